@@ -1,0 +1,103 @@
+"""Commands about results: ``runs list|show``, ``clusters rename``, ``assign``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from pixclass.cli.common import err_console
+from pixclass.cli.store import opened_store
+from pixclass.store import assign_image, get_run, list_clusters, list_runs, rename_cluster
+from pixclass.store.runs import RunInfo
+
+
+@click.group("runs")
+def runs() -> None:
+    """Clustering runs stored in the database."""
+
+
+def _when(run: RunInfo) -> str:
+    moment = run.finished_at or run.started_at or run.created_at
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+@runs.command("list")
+@click.option("--collection", "-c", default=None, help="Only the runs of this collection.")
+@click.pass_context
+def runs_list(ctx: click.Context, collection: str | None) -> None:
+    """The runs, newest first."""
+    with opened_store(ctx) as store:
+        found = list_runs(store, collection)
+    if not found:
+        err_console.print("no runs yet; start one with `pixclass cluster --collection NAME`")
+    for run in found:
+        k = "-" if run.n_clusters is None else str(run.n_clusters)
+        click.echo(
+            f"{run.id}\t{run.collection}\t{run.status}\tk={k}\t{run.features}\t{_when(run)}"
+            + (f"\t{run.error}" if run.error else "")
+        )
+
+
+@runs.command("show")
+@click.argument("run_id", type=int)
+@click.pass_context
+def runs_show(ctx: click.Context, run_id: int) -> None:
+    """A run's settings, timings, metrics and clusters."""
+    with opened_store(ctx) as store:
+        run = get_run(store, run_id)
+        clusters = list_clusters(store, run_id)
+    click.echo(f"run {run.id} of {run.collection}: {run.status}")
+    if run.error:
+        click.echo(f"error: {run.error}")
+    click.echo(f"features: {run.features}   clusters: {run.n_clusters}   images: {run.n_images}")
+    for label, moment in (
+        ("created", run.created_at),
+        ("started", run.started_at),
+        ("finished", run.finished_at),
+    ):
+        if moment is not None:
+            click.echo(f"{label}: {moment.isoformat(timespec='seconds')}")
+    for label, values in (
+        ("params", run.params),
+        ("timings", run.timings),
+        ("metrics", run.metrics),
+    ):
+        if values:
+            click.echo(f"{label}: {json.dumps(values, sort_keys=True)}")
+    for cluster in clusters:
+        example = cluster.representative_image_id
+        click.echo(
+            f"  {cluster.index:>3}  {cluster.display_name:<24} {cluster.size:>7} images"
+            + (f"  (e.g. image {example})" if example is not None else "")
+        )
+
+
+@click.group("clusters")
+def clusters() -> None:
+    """Name the clusters of a run."""
+
+
+@clusters.command("rename")
+@click.argument("run_id", type=int)
+@click.argument("cluster")
+@click.argument("name")
+@click.pass_context
+def clusters_rename(ctx: click.Context, run_id: int, cluster: str, name: str) -> None:
+    """Name CLUSTER (its number, or current name) of run RUN_ID; "" goes back to cluster-N."""
+    with opened_store(ctx) as store:
+        info = rename_cluster(store, run_id, cluster, name)
+    click.echo(f"run {run_id}: cluster {info.index} is now {info.display_name}")
+
+
+@click.command("assign")
+@click.argument("image_id", type=int)
+@click.argument("cluster")
+@click.option("--run", "run_id", type=int, default=None, help="Run (default: the newest done).")
+@click.pass_context
+def assign(ctx: click.Context, image_id: int, cluster: str, run_id: int | None) -> None:
+    """Correct a result: put image IMAGE_ID in CLUSTER (number or name). A person's choice wins
+    over later runs when classes are shown or exported."""
+    with opened_store(ctx) as store:
+        used_run, info = assign_image(store, image_id, cluster, run_id=run_id)
+    click.echo(f"image {image_id} is in {info.display_name} (run {used_run}), set by a person")

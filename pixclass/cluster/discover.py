@@ -1,0 +1,171 @@
+"""``discover``: images in, classes out. The one call the CLI, the store and the app make."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pixclass.cluster.estimator import ImageClusterer
+from pixclass.cluster.model import Model
+from pixclass.errors import InputError
+from pixclass.features import get_extractor
+from pixclass.io.imageset import ImageSet
+from pixclass.progress import ProgressCallback, report
+
+
+@dataclass
+class Discovery:
+    """The result of ``discover``.
+
+    Attributes
+    ----------
+    labels : ndarray of shape (n_images,)
+        Class of each image.
+    confidence : ndarray of shape (n_images,)
+        Confidence of each label, in [0, 1].
+    n_clusters : int
+    model : Model
+        Classifies new images the same way.
+    params : dict
+        Everything that shaped the result (JSON-able): estimator and extractor parameters.
+    timings : dict of str to float
+        Seconds per stage.
+    representatives : dict of int to list of int
+        For each class, row indices of its most confident images, best first.
+    embedding_2d : ndarray of shape (n_images, 2) or None
+        Coordinates for a map of the images (when asked for).
+    """
+
+    labels: np.ndarray
+    confidence: np.ndarray
+    n_clusters: int
+    model: Model
+    params: dict[str, Any]
+    timings: dict[str, float]
+    representatives: dict[int, list[int]] = field(default_factory=dict)
+    embedding_2d: np.ndarray | None = None
+
+    def sizes(self) -> dict[int, int]:
+        ids, counts = np.unique(self.labels, return_counts=True)
+        return {int(i): int(c) for i, c in zip(ids, counts, strict=True)}
+
+
+def _representatives(labels: np.ndarray, confidence: np.ndarray, n: int) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for c in np.unique(labels[labels >= 0]):
+        rows = np.flatnonzero(labels == c)
+        best = rows[np.argsort(-confidence[rows], kind="stable")[:n]]
+        out[int(c)] = [int(i) for i in best]
+    return out
+
+
+def _map_2d(embedding: np.ndarray, random_state: int | None) -> np.ndarray:
+    """2-D coordinates for the map, from the clustering embedding (cheap: few dims, few epochs)."""
+    import umap
+
+    if len(embedding) < 10:
+        return np.zeros((len(embedding), 2), np.float32)
+    reducer = umap.UMAP(
+        n_components=2,
+        n_neighbors=min(15, len(embedding) - 1),
+        min_dist=0.1,
+        n_epochs=100,
+        random_state=random_state,
+    )
+    return reducer.fit_transform(embedding).astype(np.float32)
+
+
+def discover(
+    images: ImageSet | np.ndarray,
+    *,
+    features: str = "pixels",
+    feature_params: dict[str, Any] | None = None,
+    n_clusters: int | str = "auto",
+    seed: int | None = None,
+    map_2d: bool = False,
+    n_representatives: int = 16,
+    progress: ProgressCallback | None = None,
+    **params: Any,
+) -> Discovery:
+    """Discover the classes in ``images`` without labels.
+
+    Parameters
+    ----------
+    images : ImageSet or ndarray of shape (n, h, w) or (n, h, w, 3), uint8
+        Decoded images (see ``pixclass.io.load_source``).
+    features : str, default="pixels"
+        Feature extractor name (``pixclass.features.available_extractors()``).
+    feature_params : dict or None
+        Keyword arguments for the extractor.
+    n_clusters : int or "auto", default="auto"
+    seed : int or None, default=None
+        None is faster (UMAP uses every core) but not bit-for-bit repeatable.
+    map_2d : bool, default=False
+        Also compute 2-D map coordinates (adds about a third to the run time).
+    **params
+        Further ``ImageClusterer`` parameters (``method``, ``pca_components``, ...).
+    """
+    tell = report(progress)
+    array = images.images if isinstance(images, ImageSet) else np.asarray(images)
+    if array.ndim not in (3, 4) or array.dtype != np.uint8:
+        raise InputError(
+            "images must be a uint8 array of shape (n, h, w) or (n, h, w, 3); "
+            "load files with pixclass.io.load_source"
+        )
+    if len(array) < 2:
+        raise InputError(f"need at least 2 images to find classes, got {len(array)}")
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    extractor = get_extractor(features, **(feature_params or {}))
+    tell("features", 0, 1)
+    X = extractor.transform(array)
+    tell("features", 1, 1)
+    timings["features"] = time.perf_counter() - start
+
+    estimator = ImageClusterer(n_clusters=n_clusters, random_state=seed, **params)
+    estimator.fit(X, progress=tell)
+    timings.update(estimator.timings_)
+    model = Model(
+        features=features,
+        feature_params=extractor.get_params(),
+        color_mode="RGB" if array.ndim == 4 else "L",
+        image_size=(int(array.shape[1]), int(array.shape[2])),
+        clusterer=estimator,
+    )
+    coords = None
+    if map_2d:
+        t = time.perf_counter()
+        tell("map", 0, 1)
+        coords = _map_2d(estimator.embedding_, seed)
+        tell("map", 1, 1)
+        timings["map"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - start
+    return Discovery(
+        labels=estimator.labels_,
+        confidence=estimator.confidence_,
+        n_clusters=estimator.n_clusters_,
+        model=model,
+        params={
+            "features": features,
+            "feature_params": _jsonable(extractor.get_params()),
+            **_jsonable(estimator.get_params()),
+        },
+        timings=timings,
+        representatives=_representatives(
+            estimator.labels_, estimator.confidence_, n_representatives
+        ),
+        embedding_2d=coords,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

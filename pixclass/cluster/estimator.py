@@ -1,0 +1,237 @@
+"""``ImageClusterer``: the unsupervised pipeline as a scikit-learn estimator.
+
+scaling -> PCA -> UMAP -> (choose k) -> clustering, fitted on feature rows (one per image).
+Feature extraction happens before (``pixclass.features``); ``pixclass.cluster.Model`` ties the
+two together for images.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from pixclass.cluster.assign import METHODS, cluster_embedding
+from pixclass.cluster.choose_k import KChoice, choose_n_clusters
+from pixclass.cluster.predictor import NeighbourVote
+from pixclass.cluster.reduce import fit_reduction
+from pixclass.progress import ProgressCallback, report
+
+
+class ImageClusterer(ClusterMixin, BaseEstimator):
+    """Discover classes in feature rows without labels.
+
+    Parameters
+    ----------
+    n_clusters : int or "auto", default="auto"
+        Number of classes. "auto" estimates it from density and unimodality (see
+        ``pixclass.cluster.choose_k``). Ignored by ``method="hdbscan"``, which finds its own.
+    method : {"gmm", "kmeans", "hdbscan", "agglomerative"}, default="gmm"
+        Clustering of the UMAP embedding. The Gaussian mixture gives the best-calibrated
+        confidences; HDBSCAN marks outliers as -1.
+    scale : {"none", "standard", "l2"}, default="none"
+        Scaling before PCA. "none" suits pixels (standardising would amplify the near-empty border
+        pixels); "l2" suits network embeddings.
+    pca_components : int, default=50
+        PCA components before UMAP; 30-100 works for most image sets.
+    umap_components : int, default=10
+        Dimensions of the UMAP embedding that is clustered. 0 clusters the PCA components
+        directly. 5-20 works well; 2 is for pictures, not for clustering.
+    n_neighbors : int, default=30
+        UMAP neighbourhood size. Larger values (30-50) keep similar classes from fragmenting;
+        smaller ones (10-15) separate fine sub-styles.
+    min_dist : float, default=0.0
+        UMAP's packing; 0 gives the tight clusters clustering wants.
+    max_clusters : int, default=50
+        Upper bound for ``n_clusters="auto"``.
+    min_cluster_size : int or None, default=None
+        Smallest class worth reporting; None means 1% of the images (at least 10).
+    n_neighbors_predict : int, default=15
+        Neighbours that vote in ``predict``.
+    unknown_quantile : float, default=0.999
+        ``predict`` returns -1 for an image whose nearest training image is farther than this
+        quantile of the training images' nearest-neighbour distances.
+    random_state : int or None, default=None
+        Seed. None lets UMAP use every core (faster, not bit-for-bit repeatable).
+    n_jobs : int, default=-1
+        Cores for UMAP when no seed is given.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Class of each training row (-1 only for HDBSCAN noise).
+    confidence_ : ndarray of shape (n_samples,)
+        Confidence of each label, in [0, 1].
+    n_clusters_ : int
+        Number of classes found.
+    embedding_ : ndarray of shape (n_samples, umap_components)
+        The embedding that was clustered.
+    k_choice_ : KChoice or None
+        What ``n_clusters="auto"`` found (centres, density groups, split tests).
+    n_features_in_ : int
+    """
+
+    def __init__(
+        self,
+        *,
+        n_clusters: int | str = "auto",
+        method: str = "gmm",
+        scale: str = "none",
+        pca_components: int = 50,
+        umap_components: int = 10,
+        n_neighbors: int = 30,
+        min_dist: float = 0.0,
+        max_clusters: int = 50,
+        min_cluster_size: int | None = None,
+        n_neighbors_predict: int = 15,
+        unknown_quantile: float = 0.999,
+        random_state: int | None = None,
+        n_jobs: int = -1,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.method = method
+        self.scale = scale
+        self.pca_components = pca_components
+        self.umap_components = umap_components
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.max_clusters = max_clusters
+        self.min_cluster_size = min_cluster_size
+        self.n_neighbors_predict = n_neighbors_predict
+        self.unknown_quantile = unknown_quantile
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _validate_params_values(self) -> None:
+        auto = isinstance(self.n_clusters, str) and self.n_clusters == "auto"
+        if not auto and not (
+            isinstance(self.n_clusters, numbers.Integral) and int(self.n_clusters) >= 1
+        ):
+            raise ValueError(
+                f"n_clusters must be 'auto' or a positive int, got {self.n_clusters!r}"
+            )
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.scale not in ("none", "standard", "l2"):
+            raise ValueError(f"scale must be 'none', 'standard' or 'l2', got {self.scale!r}")
+        if not 0.0 < self.unknown_quantile <= 1.0:
+            raise ValueError("unknown_quantile must be in (0, 1]")
+
+    def fit(
+        self, X: Any, y: Any = None, progress: ProgressCallback | None = None
+    ) -> ImageClusterer:
+        """Fit on feature rows ``X`` of shape (n_samples, n_features); ``y`` is ignored.
+
+        ``progress(stage, done, total)`` is called as each stage starts and ends.
+        """
+        self._validate_params_values()
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        self._fit_arrays(X, report(progress))
+        return self
+
+    def _fit_arrays(self, X: np.ndarray, tell: ProgressCallback) -> None:
+        seed = None if self.random_state is None else int(self.random_state)
+        self.timings_: dict[str, float] = {}
+        clock = time.perf_counter()
+        tell("reduce (PCA, UMAP)", 0, 1)
+        reduction, pca_rows, embedding = fit_reduction(
+            X,
+            scale=self.scale,
+            pca_components=self.pca_components,
+            umap_components=self.umap_components,
+            n_neighbors=self.n_neighbors,
+            min_dist=self.min_dist,
+            random_state=seed,
+            n_jobs=self.n_jobs,
+        )
+        self.reduction_ = reduction
+        self.embedding_ = embedding
+        tell("reduce (PCA, UMAP)", 1, 1)
+        clock = self._lap("reduce", clock)
+        self.k_choice_: KChoice | None = None
+        centers = None
+        if isinstance(self.n_clusters, str):
+            tell("choose k", 0, 1)
+            self.k_choice_ = choose_n_clusters(
+                embedding,
+                max_clusters=self.max_clusters,
+                min_cluster_size=self.min_cluster_size,
+                random_state=seed,
+            )
+            k = self.k_choice_.n_clusters
+            centers = self.k_choice_.centers
+            tell("choose k", 1, 1)
+            clock = self._lap("choose_k", clock)
+        else:
+            k = int(self.n_clusters)
+        tell("cluster", 0, 1)
+        labels, confidence = cluster_embedding(
+            embedding,
+            k,
+            method=self.method,
+            centers=centers,
+            random_state=seed,
+            min_cluster_size=self.min_cluster_size,
+        )
+        labels = _relabel_by_size(labels)
+        tell("cluster", 1, 1)
+        clock = self._lap("cluster", clock)
+        self.labels_ = labels
+        self.confidence_ = confidence.astype(np.float32)
+        self.n_clusters_ = int(len(np.unique(labels[labels >= 0])))
+        if self.n_clusters_ < k and self.method != "hdbscan":
+            warnings.warn(
+                f"asked for {k} classes but only {self.n_clusters_} were non-empty",
+                stacklevel=3,
+            )
+        self.predictor_ = NeighbourVote(
+            pca_rows,
+            labels,
+            self.confidence_,
+            n_neighbors=self.n_neighbors_predict,
+            unknown_quantile=self.unknown_quantile,
+            random_state=seed,
+        )
+        self._lap("index", clock)
+
+    def _lap(self, stage: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings_[stage] = now - since
+        return now
+
+    def predict_with_confidence(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Classes (-1 = unknown) and confidences in [0, 1] for new rows; see ``predictor``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return self.predictor_.predict(self.reduction_.to_pca(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Class of each new row, -1 for rows unlike every class."""
+        return self.predict_with_confidence(X)[0]
+
+    def fit_predict(self, X: Any, y: Any = None, **kwargs: Any) -> np.ndarray:
+        return self.fit(X).labels_
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    """Number classes 0, 1, ... from the largest down, dropping empty ids (-1 stays -1)."""
+    labels = np.asarray(labels)
+    kept = labels[labels >= 0]
+    if kept.size == 0:
+        return labels.astype(np.int64)
+    ids, counts = np.unique(kept, return_counts=True)
+    order = ids[np.argsort(-counts, kind="stable")]
+    mapping = np.full(int(labels.max()) + 1, -1, np.int64)
+    mapping[order] = np.arange(len(order))
+    out = np.where(labels >= 0, mapping[np.maximum(labels, 0)], -1)
+    return out.astype(np.int64)

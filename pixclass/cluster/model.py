@@ -1,0 +1,152 @@
+"""``Model``: a feature extractor plus a fitted ``ImageClusterer``, saved as one file.
+
+The file holds the extractor's name and parameters (not its weights: a pretrained extractor
+re-resolves them on load), the working colour mode and size, and the pickled estimator. Like any
+pickle, only load model files you trust.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+
+import pixclass
+from pixclass.cluster.estimator import ImageClusterer
+from pixclass.errors import ModelError
+from pixclass.features import FeatureExtractor, as_mode, as_size, get_extractor
+
+FORMAT = "pixclass-model"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Model:
+    """Everything needed to classify new images the way a run classified its images.
+
+    Attributes
+    ----------
+    features : str
+        Extractor name.
+    feature_params : dict
+        Extractor keyword arguments.
+    color_mode : {"L", "RGB"}
+        Images are converted to this mode before feature extraction.
+    image_size : tuple of (int, int)
+        Working (height, width) the images were decoded at.
+    clusterer : ImageClusterer
+        The fitted estimator.
+    class_names : dict of int to str
+        Names a person gave to classes (filled in by the store and the app).
+    """
+
+    features: str
+    feature_params: dict[str, Any]
+    color_mode: str
+    image_size: tuple[int, int]
+    clusterer: ImageClusterer
+    class_names: dict[int, str] = field(default_factory=dict)
+    _extractor: FeatureExtractor | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def n_clusters(self) -> int:
+        return int(self.clusterer.n_clusters_)
+
+    @property
+    def extractor(self) -> FeatureExtractor:
+        if self._extractor is None:
+            self._extractor = get_extractor(self.features, **self.feature_params)
+        return self._extractor
+
+    def prepare(self, images: np.ndarray) -> np.ndarray:
+        """Bring decoded images to the model's colour mode and working size."""
+        images = np.asarray(images)
+        if images.ndim == 2:
+            images = images[None]
+        mode = "RGB" if self.color_mode == "RGB" else "L"
+        return as_size(as_mode(images, mode), tuple(self.image_size))  # type: ignore[arg-type]
+
+    def predict(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Class (-1 = unknown) and confidence in [0, 1] for each image (uint8 array batch)."""
+        features = self.extractor.transform(self.prepare(images))
+        return self.clusterer.predict_with_confidence(features)
+
+    def _payload(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "pixclass_version": pixclass.__version__,
+            "features": self.features,
+            "feature_params": self.feature_params,
+            "color_mode": self.color_mode,
+            "image_size": tuple(self.image_size),
+            "class_names": dict(self.class_names),
+            "clusterer": self.clusterer,
+        }
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        joblib.dump(self._payload(), buffer, compress=3)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, source: str = "model") -> Model:
+        try:
+            payload = joblib.load(io.BytesIO(data))
+        except (pickle.UnpicklingError, EOFError, ValueError, KeyError, AttributeError) as exc:
+            raise ModelError(
+                f"{source} is not a readable pixclass model ({exc.__class__.__name__}); "
+                "save it again with `pixclass cluster ... --model-out PATH`"
+            ) from exc
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+            raise ModelError(f"{source} is not a pixclass model file")
+        if payload.get("format_version", 0) > FORMAT_VERSION:
+            raise ModelError(
+                f"{source} was saved by a newer pixclass ({payload.get('pixclass_version')}); "
+                "upgrade pixclass to load it"
+            )
+        return cls(
+            features=payload["features"],
+            feature_params=payload["feature_params"],
+            color_mode=payload["color_mode"],
+            image_size=tuple(payload["image_size"]),  # type: ignore[arg-type]
+            clusterer=payload["clusterer"],
+            class_names=payload.get("class_names", {}),
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the model to ``path`` atomically (a crash never leaves half a file)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(self.to_bytes())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+
+def load_model(path: str | os.PathLike[str]) -> Model:
+    """Load a model saved with ``Model.save``; raises ``ModelError`` with advice if it cannot."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ModelError(
+            f"no model file at {path}; create one with `pixclass cluster SOURCE --model-out {path}`"
+        ) from exc
+    except OSError as exc:
+        raise ModelError(f"cannot read model file {path}: {exc.strerror}") from exc
+    return Model.from_bytes(data, source=str(path))

@@ -1,0 +1,83 @@
+"""The store commands through the real command line (click's runner, real database)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from store_runs import stored_run
+from store_samples import write_bad_files, write_mnist_pngs
+
+from pixclass.config import Settings
+from pixclass.store import Store, head_revision, list_images
+
+pytestmark = pytest.mark.usefixtures("mnist_available")
+
+
+@pytest.fixture
+def run_cli(cli: Any, settings: Settings) -> Any:
+    def invoke(*args: str, code: int = 0) -> Result:
+        env = {
+            "PIXCLASS_DATABASE_URL": settings.database_url,
+            "PIXCLASS_BLOB_DIR": settings.blob_dir,
+        }
+        result = CliRunner().invoke(
+            cli, ["--data-dir", str(settings.data_dir), *args], env=env, catch_exceptions=False
+        )
+        assert result.exit_code == code, result.output
+        return result
+
+    return invoke
+
+
+def test_db_commands(run_cli: Any) -> None:
+    assert "no schema" in run_cli("db", "current").output
+    assert "pixclass db upgrade" in run_cli("collections", "list", code=1).output
+    assert f"to {head_revision()}" in run_cli("db", "upgrade").output
+    assert "up to date" in run_cli("db", "upgrade").output
+    assert f"{head_revision()} (up to date)" in run_cli("db", "current").output
+
+
+def test_ingest_collections_and_export(run_cli: Any, store: Store, tmp_path: Path) -> None:
+    written = write_mnist_pngs(tmp_path / "src", 12)
+    write_bad_files(tmp_path / "src")
+    first = run_cli("ingest", str(tmp_path / "src"), "--collection", "d", "-q")
+    assert "d: 12 added, 0 already present, 3 skipped" in first.output
+    assert "skipped truncated.png: truncated image data" in first.output
+    second = run_cli("ingest", str(tmp_path / "src"), "-c", "d", "-q")
+    assert "0 added, 12 already present, 3 skipped" in second.output
+    assert "d\t12 images\t0 runs" in run_cli("collections", "list").output
+
+    run_id = stored_run(store, "d", [i % 3 for i in range(12)])
+    assert "cluster 2 is now twos" in run_cli("clusters", "rename", str(run_id), "2", "twos").output
+    image = list_images(store, "d")[0]
+    assert "is in twos" in run_cli("assign", str(image.id), "twos").output
+    listing = run_cli("runs", "list", "--collection", "d").output
+    assert f"{run_id}\td\tdone\tk=3" in listing
+    shown = run_cli("runs", "show", str(run_id)).output
+    assert "twos" in shown and "images: 12" in shown
+
+    table = run_cli("export", "-", "-c", "d", "--format", "csv").output
+    rows = list(csv.DictReader(io.StringIO(table[table.index("image_id") :])))
+    assert rows[0]["class_name"] == "twos" and rows[0]["set_by_person"] == "True"
+    run_cli("export", str(tmp_path / "out.zip"), "-c", "d", "--format", "zip")
+    with zipfile.ZipFile(tmp_path / "out.zip") as archive:
+        assert archive.read("twos/00000.png") == written["00000.png"]
+    assert "12 images checked: ok" in run_cli("db", "check").output
+    assert "removed 0 unused" in run_cli("db", "gc").output
+
+    assert "created collection e" in run_cli("collections", "create", "e").output
+    assert "already exists" in run_cli("collections", "create", "e", code=1).output
+    assert "(12 images)" in run_cli("collections", "delete", "d", "--yes").output
+    assert "no collection named 'd'" in run_cli("runs", "list", "-c", "d", code=1).output
+
+
+def test_user_errors_are_one_line(run_cli: Any, store: Store) -> None:
+    assert "no such file" in run_cli("ingest", "/no/such/dir", "-c", "x", code=1).output
+    assert "no run with id 7" in run_cli("runs", "show", "7", code=1).output
+    assert "no image with id 5" in run_cli("assign", "5", "0", code=1).output
