@@ -189,7 +189,8 @@ def main() -> None:
                 )
             print(
                 f"{backend:<10} TOTAL over {args.reps} kills ({early} before the last commit): "
-                f"lost {total.lost}, duplicated {total.duplicated}, corrupt {total.corrupt}, orphans {total.orphans}",
+                f"lost {total.lost}, duplicated {total.duplicated}, corrupt {total.corrupt}, "
+                f"orphans {total.orphans}",
                 flush=True,
             )
 

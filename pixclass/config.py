@@ -51,6 +51,11 @@ class Settings:
         Explicit path to ``mobilenet_v2-b0353104.pth``; empty to search the usual places.
     mnist_dir : str
         Where to look for the MNIST IDX files first (the demo).
+    upload_max_mb : int
+        Largest upload the web app accepts, all files together, in MiB.
+    upload_file_max_mb : int
+        Largest single image file the web app accepts, in MiB (a ``.zip`` counts against
+        ``upload_max_mb`` only).
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -62,6 +67,8 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     mobilenet_weights: str = ""
     mnist_dir: str = ""
+    upload_max_mb: int = 2048
+    upload_file_max_mb: int = 50
     config_file: Path | None = None
 
     @property
@@ -79,7 +86,18 @@ class Settings:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
 
 
+_INT_SETTINGS = frozenset({"upload_max_mb", "upload_file_max_mb"})
+
+
 def _coerce(name: str, value: Any) -> Any:
+    if name in _INT_SETTINGS:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = 0
+        if number <= 0:
+            raise InputError(f"setting {name} must be a positive whole number, got {value!r}")
+        return number
     if name in ("data_dir", "config_file"):
         return Path(str(value)).expanduser() if value not in (None, "") else None
     if name == "notify_urls":

@@ -19,3 +19,10 @@ def no_progress(stage: str, done: int, total: int) -> None:
 def report(progress: ProgressCallback | None) -> ProgressCallback:
     """Return ``progress`` or the silent default, so callers never check for None."""
     return progress if progress is not None else no_progress
+
+
+class Cancelled(Exception):
+    """Raised by a progress callback to stop the work that called it (a job was cancelled).
+
+    Library code lets it pass; whoever started the work marks it cancelled.
+    """

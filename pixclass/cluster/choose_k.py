@@ -17,7 +17,12 @@ narrower question:
 The test runs on at most ``dip_sample`` points per group (default 500) so that its p-value measures
 the shape of the distribution rather than the sample size: with thousands of points any wrinkle is
 "significant". A group is split when the median p-value over ``dip_repeats`` random samples is
-below ``dip_alpha``.
+below ``dip_alpha`` (1e-4), and only groups clearly larger than the typical group are tested
+(``split_factor``).
+
+Measured here: on MNIST 70k this gives 9 density groups (4 and 9 merged), the dip test splits
+4/9 (p < 1e-6; every other group p > 0.003), so 10 classes, across seeds and UMAP settings. On
+scikit-learn's digits it finds 11: the 1s form two separate islands in every embedding tried.
 """
 
 from __future__ import annotations
@@ -74,11 +79,12 @@ def choose_n_clusters(
     max_clusters: int = 50,
     min_cluster_size: int | None = None,
     sample_size: int = 10000,
-    dip_alpha: float = 0.01,
+    dip_alpha: float = 1e-4,
     dip_sample: int = 500,
     dip_repeats: int = 5,
     random_state: int | None = None,
     min_samples: int = 10,
+    split_factor: float = 1.5,
 ) -> KChoice:
     """Estimate the number of classes in an embedding ``X`` (see the module docstring).
 
@@ -89,12 +95,19 @@ def choose_n_clusters(
     max_clusters : int, default=50
         Splitting stops here.
     min_cluster_size : int or None, default=None
-        Smallest group HDBSCAN reports and smallest part a split may leave; None means 1% of the
-        sample, at least 10. Raise it to ignore small outlier groups.
+        Smallest group HDBSCAN reports and smallest part a split may leave; None means 2% of the
+        sample, at least 10. Lower it to find rare classes; raise it to ignore small groups.
     sample_size : int, default=10000
         The search runs on this many random rows; the classes of a 70k set are all visible in 10k.
-    dip_alpha : float, default=0.01
-        Split a group when the dip test rejects unimodality at this level.
+    dip_alpha : float, default=1e-4
+        Split a group when the dip test rejects unimodality at this level. Strict, because
+        UMAP's tight packing leaves mild wrinkles inside real classes.
+    min_samples : int, default=10
+        HDBSCAN's density smoothing.
+    split_factor : float, default=1.5
+        Only groups at least this many times the median group size are tested for a hidden
+        second class: two merged classes make a group about twice the typical size, while the
+        dip test on a normal-sized group mostly finds sub-styles (digits with and without a bar).
 
     Returns
     -------
@@ -106,7 +119,7 @@ def choose_n_clusters(
         X = X[rng.choice(len(X), sample_size, replace=False)]
     n = len(X)
     if min_cluster_size is None:
-        min_cluster_size = max(10, n // 100)
+        min_cluster_size = max(10, n // 50)
     min_cluster_size = max(2, min(min_cluster_size, n // 2))
     groups = _density_groups(X, min_cluster_size, min_samples=min(min_samples, min_cluster_size))
     density_groups = len(groups)
@@ -114,9 +127,10 @@ def choose_n_clusters(
     done: list[np.ndarray] = []
     splits: list[dict[str, float]] = []
     todo = list(groups)
+    typical = float(np.median([len(g) for g in groups]))
     while todo and len(done) + len(todo) < max_clusters:
         rows = todo.pop(0)
-        if len(rows) < 2 * min_cluster_size:
+        if len(rows) < 2 * min_cluster_size or len(rows) < split_factor * typical:
             done.append(rows)
             continue
         pvalue, halves = dip_split_pvalue(X[rows], sample=dip_sample, repeats=dip_repeats, rng=rng)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,7 +76,9 @@ def _map_2d(embedding: np.ndarray, random_state: int | None) -> np.ndarray:
         n_epochs=100,
         random_state=random_state,
     )
-    return reducer.fit_transform(embedding).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="umap")
+        return reducer.fit_transform(embedding).astype(np.float32)
 
 
 def discover(

@@ -50,7 +50,7 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
     max_clusters : int, default=50
         Upper bound for ``n_clusters="auto"``.
     min_cluster_size : int or None, default=None
-        Smallest class worth reporting; None means 1% of the images (at least 10).
+        Smallest class worth reporting; None means 2% of the images (at least 10).
     n_neighbors_predict : int, default=15
         Neighbours that vote in ``predict``.
     unknown_quantile : float, default=0.999

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +99,7 @@ class Model:
     def from_bytes(cls, data: bytes, *, source: str = "model") -> Model:
         try:
             payload = joblib.load(io.BytesIO(data))
-        except (pickle.UnpicklingError, EOFError, ValueError, KeyError, AttributeError) as exc:
+        except Exception as exc:  # a corrupt pickle can raise almost anything
             raise ModelError(
                 f"{source} is not a readable pixclass model ({exc.__class__.__name__}); "
                 "save it again with `pixclass cluster ... --model-out PATH`"

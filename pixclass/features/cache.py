@@ -8,9 +8,10 @@ vectors file, never a wrong row. Concurrent writers add separate shards; duplica
 Plain ``.npy`` files keep all SQL in ``pixclass.store``.
 
 The extractor key hashes the extractor's name, its parameters that change the features
-(``get_params()`` minus ``cache_ignore_params``) and its weights' SHA-256, so new weights or a new
-input size start a new cache. Only extractors with ``cacheable = True`` (the pretrained networks)
-are cached; pixels and HOG are cheaper to recompute than to look up.
+(``get_params()`` minus ``cache_ignore_params``), its weights' SHA-256 and the shape of the decoded
+images, so new weights, a new network input size or a new working size start a new cache. Only
+extractors with ``cacheable = True`` (the pretrained networks) are cached; pixels and HOG are
+cheaper to recompute than to look up.
 """
 
 from __future__ import annotations
@@ -38,14 +39,17 @@ def is_cacheable(extractor: FeatureExtractor) -> bool:
     return bool(getattr(extractor, "cacheable", False))
 
 
-def extractor_key(extractor: FeatureExtractor) -> str:
-    """``<name>-<16 hex digits>`` naming the features this extractor computes."""
+def extractor_key(extractor: FeatureExtractor, input_shape: tuple[int, ...] = ()) -> str:
+    """``<name>-<16 hex digits>`` naming the features this extractor computes from images of
+    ``input_shape`` (h, w[, 3]): the same file decoded at another working size is another input.
+    """
     ignore = set(getattr(extractor, "cache_ignore_params", ()))
     params = {k: v for k, v in sorted(extractor.get_params().items()) if k not in ignore}
     identity = {
         "name": extractor.name,
         "params": params,
         "weights": getattr(extractor, "weights_sha256", None),
+        "input_shape": list(input_shape),
     }
     blob = json.dumps(identity, sort_keys=True, default=str).encode()
     return f"{extractor.name}-{hashlib.sha256(blob).hexdigest()[:16]}"
@@ -74,7 +78,8 @@ def extract_features(
     images : ndarray of shape (n, h, w) or (n, h, w, 3), uint8
     keys : list of str, length n
         A content hash per image (SHA-256 of the file's bytes, or ``image_keys(images)``). Equal
-        keys must mean equal images.
+        keys must mean equal images; the working size is part of the cache key, so file hashes
+        stay correct when the same files are decoded at another size.
     cache_dir : path
         The cache root; rows go under ``<cache_dir>/features/``.
     progress : callable or None
@@ -89,7 +94,8 @@ def extract_features(
         raise InputError(f"got {len(keys)} keys for {len(images)} images; give one key per image")
     if not is_cacheable(extractor) or len(images) == 0:
         return _transform(extractor, images, progress)
-    store = FeatureCache(Path(cache_dir) / "features" / extractor_key(extractor))
+    key = extractor_key(extractor, images.shape[1:])
+    store = FeatureCache(Path(cache_dir) / "features" / key)
     found = store.lookup(keys)
     missing = [key for key in dict.fromkeys(keys) if key not in found]
     if missing:

@@ -14,6 +14,8 @@ Typical use::
 from __future__ import annotations
 
 from pixclass.store.blobs import BlobStore, DatabaseBlobStore, DirectoryBlobStore
+from pixclass.store.checks import ConsistencyReport, check_consistency, collect_garbage
+from pixclass.store.clustering import load_collection, run_collection_clustering
 from pixclass.store.collections import (
     CollectionInfo,
     create_collection,
@@ -24,6 +26,8 @@ from pixclass.store.collections import (
 )
 from pixclass.store.connect import open_store
 from pixclass.store.db import DatabaseUnavailableError, Store, create_store_engine
+from pixclass.store.export import EXPORT_FORMATS, export_collection
+from pixclass.store.features import load_features, save_features
 from pixclass.store.images import (
     ImageRecord,
     get_image,
@@ -37,43 +41,60 @@ from pixclass.store.migrate import check_schema, current_revision, head_revision
 from pixclass.store.results import (
     ClusterInfo,
     ImageClass,
+    RunResult,
     assign_image,
     effective_classes,
     list_clusters,
     load_model_bytes,
     rename_cluster,
+    save_result,
 )
 from pixclass.store.runs import (
     INTERRUPTED,
+    Heartbeat,
     RunInfo,
     cancel_run,
+    create_run,
     fail_interrupted_runs,
+    fail_run,
     get_run,
     list_runs,
+    start_run,
 )
+from pixclass.store.stats import StorageSize, row_counts, storage_size
 
 __all__ = [
+    "EXPORT_FORMATS",
     "INTERRUPTED",
     "BlobStore",
     "ClusterInfo",
     "CollectionInfo",
+    "ConsistencyReport",
     "DatabaseBlobStore",
     "DatabaseUnavailableError",
     "DirectoryBlobStore",
+    "Heartbeat",
     "ImageClass",
     "ImageRecord",
     "IngestReport",
     "RunInfo",
+    "RunResult",
+    "StorageSize",
     "Store",
     "assign_image",
     "cancel_run",
+    "check_consistency",
     "check_schema",
+    "collect_garbage",
     "create_collection",
+    "create_run",
     "create_store_engine",
     "current_revision",
     "delete_collection",
     "effective_classes",
+    "export_collection",
     "fail_interrupted_runs",
+    "fail_run",
     "get_collection",
     "get_image",
     "get_run",
@@ -85,10 +106,18 @@ __all__ = [
     "list_collections",
     "list_images",
     "list_runs",
+    "load_collection",
+    "load_features",
     "load_model_bytes",
     "open_store",
     "read_image_bytes",
     "rename_cluster",
+    "row_counts",
+    "run_collection_clustering",
+    "save_features",
+    "save_result",
+    "start_run",
+    "storage_size",
     "update_collection_settings",
     "upgrade",
 ]

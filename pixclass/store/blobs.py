@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -226,12 +226,3 @@ def forget_unused_blobs(session: Session) -> list[str]:
 def registered_shas(session: Session) -> set[str]:
     """Every registered SHA-256 (for consistency checks)."""
     return set(session.scalars(select(BlobHash.sha256)))
-
-
-def delete_files(store: DirectoryBlobStore, shas: Iterable[str]) -> int:
-    """Delete the files of ``shas``; returns how many were asked for."""
-    count = 0
-    for sha in shas:
-        store.delete(sha)
-        count += 1
-    return count

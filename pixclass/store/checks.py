@@ -61,8 +61,12 @@ def check_consistency(store: Store, *, verify_hashes: bool = True) -> Consistenc
         ).all()
         used = exists().where(Image.blob_id == BlobHash.blob_id)
         found.unused_blobs = list(session.scalars(select(BlobHash.sha256).where(~used)))
+        # Blob rows that neither an image nor a hash row refers to (the store never makes them).
         orphan_rows = session.scalars(
-            select(Blob.id).where(~exists().where(Image.blob_id == Blob.id))
+            select(Blob.id).where(
+                ~exists().where(Image.blob_id == Blob.id),
+                ~exists().where(BlobHash.blob_id == Blob.id),
+            )
         ).all()
         registered = set(session.scalars(select(BlobHash.sha256)))
     found.n_images = len(rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from pixclass.store.blobs import chunks
 from pixclass.store.db import Store
@@ -31,7 +31,7 @@ def save_features(
             for i, v in zip(ids, vectors, strict=True)
         ]
         if rows:
-            session.execute(Feature.__table__.insert(), rows)
+            session.execute(insert(Feature), rows)
 
 
 def load_features(

@@ -27,7 +27,7 @@ from pixclass.store.blobs import DirectoryBlobStore
 from pixclass.store.collections import ensure_collection
 from pixclass.store.db import Store
 from pixclass.store.images import ContentIndex, NewImage, add_images, add_names, load_content_index
-from pixclass.store.sources import IngestItem, open_source
+from pixclass.store.sources import IngestItem, IngestSource, open_source
 from pixclass.store.thumbnails import check_image
 
 # Images per transaction: big enough that commits cost little, small enough that a kill loses
@@ -51,6 +51,8 @@ class IngestReport:
         Of ``present``, those whose name was new and is now recorded as another name.
     skipped : list of SkippedImage
         Files that could not be used, and why.
+    image_ids : dict of str to int
+        The image id of every file that was added or already present, by its name.
     """
 
     collection: str
@@ -61,6 +63,7 @@ class IngestReport:
     names_added: int = 0
     skipped: list[SkippedImage] = field(default_factory=list)
     seconds: float = 0.0
+    image_ids: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class _Known:
 
 def ingest(
     store: Store,
-    source: str | Path,
+    source: str | Path | IngestSource,
     collection: str,
     *,
     settings: Settings | None = None,
@@ -86,9 +89,10 @@ def ingest(
     Parameters
     ----------
     store : Store
-    source : str or Path
+    source : str, Path or IngestSource
         A folder, a ``.zip``, a labeled folder (``images/`` + ``labels.csv``), a folder of IDX
-        files, or a dataset name (``mnist``, ``fashion-mnist``, ``digits``).
+        files, or a dataset name (``mnist``, ``fashion-mnist``, ``digits``); or the items to
+        ingest, already listed (a watched inbox lists its new files itself).
     collection : str
         The collection name.
     settings : Settings, optional
@@ -110,7 +114,7 @@ def ingest(
         ``source`` does not exist and is not a dataset name.
     """
     started = time.perf_counter()
-    opened = open_source(source, settings)
+    opened = source if isinstance(source, IngestSource) else open_source(source, settings)
     result = IngestReport(collection=collection, source=opened.label, total=len(opened.items))
     result.skipped.extend(opened.skipped)
     with store.write() as session:
@@ -252,6 +256,8 @@ class _BatchWriter:
         self.index.by_sha.update(ids)
         self.index.names.update((image_id, image.name) for image, image_id in _pairs(new, ids))
         self.index.names.update(names)
+        for item in [*new.values(), *again]:
+            self.result.image_ids[item.name] = ids.get(item.sha256) or stored[item.sha256]
         self.result.added += len(new)
         self.result.present += len(again)
         self.result.names_added += len(names)

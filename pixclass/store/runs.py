@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from pixclass.errors import InputError, NotFoundError
+from pixclass.errors import NotFoundError
 from pixclass.store.collections import collection_id
 from pixclass.store.db import Store
 from pixclass.store.schema import Assignment, Collection, Run, utcnow
@@ -185,9 +185,12 @@ class Heartbeat:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                beat(self.store, self.run_id)
+                self._beat()
             except Exception:  # a locked database now and then must not end the run
                 continue
+
+    def _beat(self) -> None:
+        beat(self.store, self.run_id)
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()
@@ -205,18 +208,7 @@ def run_row(session: Session, run_id: int) -> Run:
     return run
 
 
-def parse_run_id(text: str | int) -> int:
-    """A run id from user input."""
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        raise InputError(f"a run is named by its number, got {text!r}") from None
-    if value <= 0:
-        raise InputError(f"run numbers start at 1, got {value}")
-    return value
-
-
-def _info(session: Session, run: Run, collection: str, n_images: int) -> RunInfo:
+def _info(run: Run, collection: str, n_images: int) -> RunInfo:
     return RunInfo(
         id=run.id,
         collection=collection,
@@ -253,7 +245,7 @@ def list_runs(store: Store, collection: str | None = None) -> list[RunInfo]:
         )
         if collection is not None:
             query = query.where(Run.collection_id == collection_id(session, collection))
-        return [_info(session, run, name, int(n)) for run, name, n in session.execute(query)]
+        return [_info(run, name, int(n)) for run, name, n in session.execute(query)]
 
 
 def get_run(store: Store, run_id: int) -> RunInfo:
@@ -264,7 +256,7 @@ def get_run(store: Store, run_id: int) -> RunInfo:
         n_images = session.scalar(
             select(func.count()).select_from(Assignment).where(Assignment.run_id == run_id)
         )
-        return _info(session, run, name or "", int(n_images or 0))
+        return _info(run, name or "", int(n_images or 0))
 
 
 def latest_done_run(session: Session, collection: int) -> int | None:

@@ -277,3 +277,87 @@ class Assignment(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
     x: Mapped[float | None] = mapped_column(Float)
     y: Mapped[float | None] = mapped_column(Float)
+
+
+JOB_KINDS = ("cluster", "ingest", "classify")
+JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+
+
+class Job(Base):
+    """A piece of background work (cluster, ingest, classify) from submitted to finished.
+
+    ``stage``/``fraction``/``message`` are the latest progress report; ``stages`` keeps when each
+    stage began. ``pid``/``host``/``heartbeat_at`` detect a killed worker as for runs.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    stage: Mapped[str | None] = mapped_column(String(200))
+    fraction: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text)
+    stages: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    # The queue's own id for the work, to revoke it while it waits.
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
+
+
+class NotificationSend(Base):
+    """One notification sent (or not) to one target: what ``Notifier`` reported for it.
+
+    ``target`` is Apprise's privacy form of the URL, never the URL with its secrets. ``job_id``
+    and ``run_id`` are plain references (no foreign key): the record outlives what it was about.
+    """
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    collection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), index=True
+    )
+    job_id: Mapped[int | None] = mapped_column(IdType)
+    run_id: Mapped[int | None] = mapped_column(IdType)
+    event_type: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(Text)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(Timestamp())
+    duration: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class InboxFile(Base):
+    """A file of a watched inbox that was dealt with, keyed by its path, size and mtime.
+
+    A file that is replaced (another size or mtime) is a new file. ``status`` is ``classified``,
+    ``waiting`` (ingested; the collection has no model yet) or ``skipped`` (``reason`` says why).
+    """
+
+    __tablename__ = "inbox_files"
+    __table_args__ = (
+        UniqueConstraint("collection_id", "path", "size", "mtime_ns", name="uq_inbox_files_file"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    image_id: Mapped[int | None] = mapped_column(IdType)
+    processed_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)

@@ -93,6 +93,18 @@ def test_parameters_that_change_features_change_the_key() -> None:
     other_weights = CountingExtractor()
     other_weights.weights_sha256 = "def456"
     assert extractor_key(other_weights) != base
+    assert extractor_key(CountingExtractor(), (28, 28)) != extractor_key(
+        CountingExtractor(), (32, 32)
+    )
+
+
+def test_same_key_at_another_working_size_is_computed_again(tmp_path: Path) -> None:
+    extractor = CountingExtractor()
+    small = np.zeros((1, 4, 4), np.uint8)
+    large = np.full((1, 8, 8), 9, np.uint8)
+    extract_features(extractor, small, ["file-sha"], tmp_path)
+    result = extract_features(extractor, large, ["file-sha"], tmp_path)
+    assert extractor.rows_computed == 2 and result[0, 0] == 9.0
 
 
 def test_cheap_extractors_are_not_cached(images: np.ndarray, tmp_path: Path) -> None:
@@ -106,7 +118,7 @@ def test_a_killed_writer_leaves_nothing_that_is_read(images: np.ndarray, tmp_pat
     extractor = CountingExtractor()
     keys = image_keys(images)
     extract_features(extractor, images[:4], keys[:4], tmp_path)
-    folder = tmp_path / "features" / extractor_key(extractor)
+    folder = tmp_path / "features" / extractor_key(extractor, images.shape[1:])
     # What a kill can leave: vectors without keys, a half-written temporary, a torn keys file.
     (folder / "dead.vecs.npy").write_bytes(b"\x93NUMPY garbage")
     (folder / ".x1.tmp").write_bytes(b"partial")
@@ -126,7 +138,7 @@ def test_many_small_runs_are_merged_into_few_shards(
     keys = image_keys(images)
     for i in range(len(images)):
         extract_features(extractor, images[i : i + 1], keys[i : i + 1], tmp_path)
-    folder = tmp_path / "features" / extractor_key(extractor)
+    folder = tmp_path / "features" / extractor_key(extractor, images.shape[1:])
     assert len(list(folder.glob("*.keys.npy"))) <= 3
     extractor.rows_computed = 0
     result = extract_features(extractor, images, keys, tmp_path)

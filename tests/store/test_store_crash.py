@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -55,9 +56,7 @@ def _count(store: Store, table: type[Image] | type[Run], *where: sa.ColumnElemen
 
 
 def _kill_when(
-    process: subprocess.Popen[bytes],
-    ready: callable,
-    timeout: float = 120.0,  # type: ignore[valid-type]
+    process: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float = 120.0
 ) -> None:
     deadline = time.monotonic() + timeout
     while not ready():

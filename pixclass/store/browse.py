@@ -1,0 +1,306 @@
+"""Read queries for browsing results: class cards, a class's images page by page, the map points,
+the review queue, one image's class. Written for collections of 70,000 images: every query reads
+one run's assignments through its primary key and fetches only what a page shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pixclass.errors import NotFoundError
+from pixclass.store.collections import CollectionInfo, get_collection
+from pixclass.store.db import Store
+from pixclass.store.results import display_name
+from pixclass.store.runs import latest_done_run, run_row
+from pixclass.store.schema import Assignment, Cluster, Collection, Image, Run
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The few fields of a run that a list of collections shows."""
+
+    id: int
+    status: str
+    n_clusters: int | None
+    features: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ClassCard:
+    """A class of a run as the gallery shows it: its size and its most confident images."""
+
+    index: int
+    name: str | None
+    display_name: str
+    size: int
+    sample_ids: list[int]
+
+
+@dataclass(frozen=True)
+class ClassImage:
+    """An image on a class page or in the review queue."""
+
+    image_id: int
+    cluster: int | None
+    class_name: str
+    confidence: float
+    set_by_person: bool
+
+
+@dataclass(frozen=True)
+class MapPoints:
+    """Every image of a run with its map position and class, as parallel arrays."""
+
+    image_ids: np.ndarray  # int64
+    x: np.ndarray  # float32
+    y: np.ndarray  # float32
+    cluster: np.ndarray  # int32, -1 for noise or no class
+
+
+def collection_by_id(store: Store, collection_id: int) -> CollectionInfo:
+    """One collection by id; ``NotFoundError`` when there is none."""
+    with store.session() as session:
+        name = session.scalar(select(Collection.name).where(Collection.id == collection_id))
+    if name is None:
+        raise NotFoundError(f"no collection with id {collection_id}")
+    return get_collection(store, name)
+
+
+def latest_runs(store: Store) -> dict[int, RunSummary]:
+    """The newest run of each collection (any status), by collection id."""
+    with store.session() as session:
+        newest = select(func.max(Run.id)).group_by(Run.collection_id)
+        runs = session.scalars(select(Run).where(Run.id.in_(newest)))
+        return {run.collection_id: _summary(run) for run in runs}
+
+
+def _summary(run: Run) -> RunSummary:
+    return RunSummary(
+        id=run.id,
+        status=run.status,
+        n_clusters=run.n_clusters,
+        features=run.features,
+        created_at=run.created_at,
+        finished_at=run.finished_at,
+    )
+
+
+def latest_done_run_id(store: Store, collection_id: int) -> int | None:
+    """The newest finished run of a collection, or None."""
+    with store.session() as session:
+        return latest_done_run(session, collection_id)
+
+
+def run_collection_id(store: Store, run_id: int) -> int:
+    """The id of the collection a run belongs to."""
+    with store.session() as session:
+        return run_row(session, run_id).collection_id
+
+
+def class_cards(store: Store, run_id: int, *, samples: int = 6) -> list[ClassCard]:
+    """The classes of a run, largest first, each with its ``samples`` most confident images.
+
+    Classes left empty by merges and moves are included (``size`` 0); callers may hide them.
+    """
+    with store.session() as session:
+        run_row(session, run_id)
+        clusters = list(session.scalars(select(Cluster).where(Cluster.run_id == run_id)))
+        picked = _top_images(session, run_id, samples)
+    cards = [
+        ClassCard(
+            index=c.index,
+            name=c.name,
+            display_name=display_name(c.index, c.name),
+            size=c.size,
+            sample_ids=picked.get(c.index, []),
+        )
+        for c in clusters
+    ]
+    return sorted(cards, key=lambda card: (-card.size, card.index))
+
+
+def _top_images(session: Session, run_id: int, per_class: int) -> dict[int, list[int]]:
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=Assignment.cluster,
+            order_by=(Assignment.confidence.desc(), Assignment.image_id),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(Assignment.cluster, Assignment.image_id, rank)
+        .where(Assignment.run_id == run_id, Assignment.cluster.is_not(None))
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.cluster, ranked.c.image_id)
+        .where(ranked.c.rank <= per_class)
+        .order_by(ranked.c.cluster, ranked.c.rank)
+    )
+    picked: dict[int, list[int]] = {}
+    for cluster, image_id in rows:
+        picked.setdefault(cluster, []).append(image_id)
+    return picked
+
+
+def get_class(store: Store, run_id: int, index: int) -> ClassCard:
+    """One class of a run (no samples); ``NotFoundError`` when the run has no such class."""
+    with store.session() as session:
+        run_row(session, run_id)
+        cluster = session.scalar(
+            select(Cluster).where(Cluster.run_id == run_id, Cluster.index == index)
+        )
+        if cluster is None:
+            raise NotFoundError(f"run {run_id} has no class {index}")
+        return ClassCard(
+            cluster.index, cluster.name, display_name(cluster.index, cluster.name), cluster.size, []
+        )
+
+
+def class_images(
+    store: Store, run_id: int, index: int, *, offset: int = 0, limit: int = 120
+) -> list[ClassImage]:
+    """One page of the images of a class, most confident first."""
+    card = get_class(store, run_id, index)
+    with store.session() as session:
+        rows = session.execute(
+            select(Assignment.image_id, Assignment.confidence, Assignment.set_by_person)
+            .where(Assignment.run_id == run_id, Assignment.cluster == index)
+            .order_by(Assignment.confidence.desc(), Assignment.image_id)
+            .offset(max(0, offset))
+            .limit(max(0, limit))
+        )
+        return [
+            ClassImage(image_id, index, card.display_name, float(confidence), bool(person))
+            for image_id, confidence, person in rows
+        ]
+
+
+def review_queue(
+    store: Store, run_id: int, *, offset: int = 0, limit: int = 60
+) -> list[ClassImage]:
+    """Images no person has looked at yet, the least confident first."""
+    with store.session() as session:
+        run_row(session, run_id)
+        rows = session.execute(
+            select(Assignment.image_id, Assignment.cluster, Cluster.name, Assignment.confidence)
+            .outerjoin(
+                Cluster,
+                (Cluster.run_id == Assignment.run_id) & (Cluster.index == Assignment.cluster),
+            )
+            .where(Assignment.run_id == run_id, Assignment.set_by_person.is_(False))
+            .order_by(Assignment.confidence, Assignment.image_id)
+            .offset(max(0, offset))
+            .limit(max(0, limit))
+        )
+        return [
+            ClassImage(image_id, cluster, display_name(cluster, name), float(confidence), False)
+            for image_id, cluster, name, confidence in rows
+        ]
+
+
+def count_unreviewed(store: Store, run_id: int) -> int:
+    """How many images of a run no person has confirmed or moved."""
+    with store.session() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(Assignment)
+                .where(Assignment.run_id == run_id, Assignment.set_by_person.is_(False))
+            )
+            or 0
+        )
+
+
+def image_class(store: Store, run_id: int, image_id: int) -> ClassImage | None:
+    """The class of one image in a run, or None when the run has not classified it."""
+    with store.session() as session:
+        run = run_row(session, run_id)
+        image = session.get(Image, image_id)
+        if image is None or image.collection_id != run.collection_id:
+            raise NotFoundError(f"run {run_id} has no image {image_id}")
+        row = session.execute(
+            select(
+                Assignment.cluster, Cluster.name, Assignment.confidence, Assignment.set_by_person
+            )
+            .outerjoin(
+                Cluster,
+                (Cluster.run_id == Assignment.run_id) & (Cluster.index == Assignment.cluster),
+            )
+            .where(Assignment.run_id == run_id, Assignment.image_id == image_id)
+        ).first()
+    if row is None:
+        return None
+    cluster, name, confidence, person = row
+    return ClassImage(image_id, cluster, display_name(cluster, name), float(confidence), person)
+
+
+def classes_of(store: Store, run_id: int, image_ids: list[int]) -> dict[int, ClassImage]:
+    """The class of each of ``image_ids`` in a run (those it has classified)."""
+    found: dict[int, ClassImage] = {}
+    with store.session() as session:
+        run_row(session, run_id)
+        for start in range(0, len(image_ids), 500):
+            part = image_ids[start : start + 500]
+            rows = session.execute(
+                select(
+                    Assignment.image_id,
+                    Assignment.cluster,
+                    Cluster.name,
+                    Assignment.confidence,
+                    Assignment.set_by_person,
+                )
+                .outerjoin(
+                    Cluster,
+                    (Cluster.run_id == Assignment.run_id) & (Cluster.index == Assignment.cluster),
+                )
+                .where(Assignment.run_id == run_id, Assignment.image_id.in_(part))
+            )
+            for image_id, cluster, name, confidence, person in rows:
+                found[image_id] = ClassImage(
+                    image_id, cluster, display_name(cluster, name), float(confidence), person
+                )
+    return found
+
+
+def map_points(store: Store, run_id: int) -> MapPoints:
+    """Every image of a run that has a map position, with its class (-1: noise or none)."""
+    with store.session() as session:
+        run_row(session, run_id)
+        rows = session.execute(
+            select(Assignment.image_id, Assignment.x, Assignment.y, Assignment.cluster)
+            .where(Assignment.run_id == run_id, Assignment.x.is_not(None))
+            .order_by(Assignment.image_id)
+        ).all()
+    if not rows:
+        empty = np.zeros(0, np.float32)
+        return MapPoints(np.zeros(0, np.int64), empty, empty, np.zeros(0, np.int32))
+    ids, xs, ys, clusters = zip(*rows, strict=True)
+    return MapPoints(
+        image_ids=np.asarray(ids, dtype=np.int64),
+        x=np.asarray(xs, dtype=np.float32),
+        y=np.asarray(ys, dtype=np.float32),
+        cluster=np.asarray([-1 if c is None else c for c in clusters], dtype=np.int32),
+    )
+
+
+def run_image_ids(store: Store, run_id: int, limit: int | None = None) -> list[int]:
+    """The ids of the images a run has a class for, in id order (the first ``limit``)."""
+    with store.session() as session:
+        run_row(session, run_id)
+        query = (
+            select(Assignment.image_id)
+            .where(Assignment.run_id == run_id)
+            .order_by(Assignment.image_id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return list(session.scalars(query))

@@ -1,0 +1,136 @@
+"""The whole pipeline on real images: synthetic shapes, scikit-learn's digits."""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pixclass.cluster import Model, discover, load_model
+from pixclass.errors import InputError, ModelError
+from pixclass.evaluate import cluster_accuracy
+from pixclass.io import load_dataset
+
+
+def test_shapes_are_found_without_being_told_how_many(shapes) -> None:
+    images, truth = shapes
+    result = discover(images, features="hog", seed=0)
+    assert result.n_clusters == 4
+    assert cluster_accuracy(truth, result.labels) > 0.95
+    assert set(result.timings) >= {"features", "reduce", "choose_k", "cluster", "total"}
+    assert result.params["features"] == "hog"
+    assert sorted(result.sizes()) == [0, 1, 2, 3]
+
+
+def test_digits_auto_k() -> None:
+    digits = load_dataset("digits")
+    result = discover(digits, seed=0)
+    # The 1s of this set form two separate groups in every embedding, so 10 or 11 is right.
+    assert 10 <= result.n_clusters <= 11
+    assert cluster_accuracy(digits.labels, result.labels) > 0.88
+    assert np.all((result.confidence >= 0) & (result.confidence <= 1))
+
+
+def test_representatives_are_the_most_confident_members(shapes) -> None:
+    images, _ = shapes
+    result = discover(images, features="hog", seed=0, n_representatives=5)
+    for cls, rows in result.representatives.items():
+        assert len(rows) == 5
+        assert all(result.labels[r] == cls for r in rows)
+        members = result.confidence[result.labels == cls]
+        assert result.confidence[rows[0]] == pytest.approx(members.max())
+
+
+def test_map_coordinates_on_request(shapes) -> None:
+    images, _ = shapes
+    result = discover(images[:200], features="hog", seed=0, map_2d=True)
+    assert result.embedding_2d is not None
+    assert result.embedding_2d.shape == (200, 2)
+
+
+def test_rgb_images_work(shapes) -> None:
+    images, truth = shapes
+    rgb = np.repeat(images[..., None], 3, axis=-1)
+    result = discover(rgb, features="hog", n_clusters=4, seed=0)
+    assert result.model.color_mode == "RGB"
+    assert cluster_accuracy(truth, result.labels) > 0.95
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [np.zeros((1, 8, 8), np.uint8), np.zeros((5, 8), np.uint8), np.zeros((5, 8, 8), np.float64)],
+)
+def test_bad_image_arrays_are_clear_errors(bad: np.ndarray) -> None:
+    with pytest.raises(InputError):
+        discover(bad)
+
+
+def test_unknown_extractor_names_the_choices(shapes) -> None:
+    with pytest.raises(InputError, match="available: .*pixels"):
+        discover(shapes[0], features="nope")
+
+
+def test_model_saves_and_predicts_in_a_new_process(shapes, tmp_path: Path) -> None:
+    images, _ = shapes
+    result = discover(images, features="hog", seed=0)
+    path = result.model.save(tmp_path / "shapes.model")
+    np.save(tmp_path / "images.npy", images[:50])
+    np.save(tmp_path / "expected.npy", result.labels[:50])
+    script = textwrap.dedent(
+        f"""
+        import numpy as np
+        from pixclass.cluster import load_model
+        model = load_model({str(path)!r})
+        labels, conf = model.predict(np.load({str(tmp_path / "images.npy")!r}))
+        expected = np.load({str(tmp_path / "expected.npy")!r})
+        assert model.features == "hog"
+        assert (labels == expected).mean() >= 0.98, (labels, expected)
+        assert ((conf >= 0) & (conf <= 1)).all()
+        print("ok", model.n_clusters)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"ok {result.n_clusters}"
+
+
+def test_unlike_images_are_unknown(shapes) -> None:
+    images, _ = shapes
+    model = discover(images, features="hog", seed=0).model
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, size=(5, 32, 32), dtype=np.uint8)
+    labels, confidence = model.predict(noise)
+    assert list(labels) == [-1] * 5
+    assert list(confidence) == [0.0] * 5
+
+
+def test_model_predict_converts_size_and_mode(shapes) -> None:
+    images, _ = shapes
+    model = discover(images, features="hog", seed=0).model
+    from PIL import Image
+
+    big = np.stack(
+        [np.asarray(Image.fromarray(im).resize((64, 64)).convert("RGB")) for im in images[:20]]
+    )
+    labels, _ = model.predict(big)
+    expected, _ = model.predict(images[:20])
+    assert (labels == expected).mean() >= 0.9
+
+
+def test_model_files_that_are_not_models(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="no model file"):
+        load_model(tmp_path / "missing.model")
+    junk = tmp_path / "junk.model"
+    junk.write_bytes(b"definitely not a model")
+    with pytest.raises(ModelError, match="not a readable pixclass model"):
+        load_model(junk)
+
+
+def test_model_bytes_round_trip(shapes) -> None:
+    images, _ = shapes
+    model = discover(images[:120], features="hog", seed=0).model
+    again = Model.from_bytes(model.to_bytes())
+    assert again.n_clusters == model.n_clusters
+    assert np.array_equal(again.predict(images[:10])[0], model.predict(images[:10])[0])
