@@ -29,6 +29,10 @@ COMMANDS: list[tuple[str, str]] = [
     ("pixclass.cli.runs", "runs"),
     ("pixclass.cli.runs", "clusters"),
     ("pixclass.cli.runs", "assign"),
+    ("pixclass.cli.jobs", "jobs"),
+    ("pixclass.cli.jobs", "worker"),
+    ("pixclass.cli.serve", "serve"),
+    ("pixclass.cli.watch", "watch"),
 ]
 
 

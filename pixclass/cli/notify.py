@@ -23,28 +23,128 @@ if TYPE_CHECKING:
 
 @click.group()
 def notify() -> None:
-    """Notification targets (e-mail, ntfy, Slack, webhooks, ...): list and test them."""
+    """Notification targets (e-mail, ntfy, Slack, webhooks, ...): list, add, test them."""
 
 
 @notify.command("targets")
+@click.option("--collection", "-c", default=None, help="Also the targets of this collection.")
 @click.pass_context
-def list_targets(ctx: click.Context) -> None:
-    """List the configured targets (passwords and tokens masked) and the events each gets."""
+def list_targets(ctx: click.Context, collection: str | None) -> None:
+    """List the configured targets (passwords and tokens masked) and the events each gets.
+
+    Global targets come from the config file and PIXCLASS_NOTIFY_URLS; with --collection, the
+    collection's own targets (`pixclass notify add`) are listed too.
+    """
     from pixclass.notify import Secrets, configured_targets
 
     settings = get_settings(ctx)
     with _user_errors():
-        targets = configured_targets(settings, secrets=Secrets.load(settings))
-    if not targets:
+        rows = [("config", t) for t in configured_targets(settings, secrets=Secrets.load(settings))]
+        if collection:
+            rows += [(f"collection {collection}", t) for t in _collection_targets(ctx, collection)]
+    if not rows:
         out_console.print(
-            "No notification targets. Add urls = [...] under [notify] in the config file or "
-            "set PIXCLASS_NOTIFY_URLS; see docs/notifications.md."
+            "No notification targets. Add urls = [...] under [notify] in the config file, set "
+            "PIXCLASS_NOTIFY_URLS, or `pixclass notify add URL --collection NAME`; see "
+            "docs/notifications.md."
         )
         return
-    table = Table("Target", "Events", "Attachments")
-    for target in targets:
+    table = Table("Target", "Events", "Attachments", "From")
+    table.columns[0].overflow = "fold"
+    for origin, target in rows:
         events = ", ".join(sorted(target.tags)) or "all"
-        table.add_row(escape(target.display), events, "yes" if target.attach else "no")
+        attach = "yes" if target.attach else "no"
+        table.add_row(escape(target.display), events, attach, escape(origin))
+    out_console.print(table)
+
+
+def _collection_targets(ctx: click.Context, collection: str) -> list[Target]:
+    from pixclass.jobs.notifications import collection_targets
+    from pixclass.store import open_store
+
+    with open_store(get_settings(ctx)) as store:
+        return collection_targets(store, collection)
+
+
+@notify.command("add")
+@click.argument("url")
+@click.option("--collection", "-c", required=True, help="The collection whose events it gets.")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    type=click.Choice(["run-finished", "run-failed", "images-classified", "review-needed"]),
+    help="Only these events (repeat for several); none: every event.",
+)
+@click.pass_context
+def add_target(ctx: click.Context, url: str, collection: str, tags: tuple[str, ...]) -> None:
+    """Send a collection's events to URL as well (kept with the collection in the database).
+
+    Write any password, token or key in URL as a placeholder, {secret:NAME}, and set
+    PIXCLASS_SECRET_NAME or NAME under [secrets] in the config file: the database never holds
+    a secret. Adding a URL the collection has already changes its tags.
+    """
+    from pixclass.jobs.notifications import add_collection_target
+    from pixclass.store import open_store
+
+    settings = get_settings(ctx)
+    with _user_errors(), open_store(settings) as store:
+        targets = add_collection_target(store, settings, collection, url, tags)
+    added = next(t for t in targets if t.url == url.strip())
+    events = ", ".join(sorted(added.tags)) or "every event"
+    out_console.print(f"{escape(collection)}: {escape(added.display)} gets {events}")
+
+
+@notify.command("remove")
+@click.argument("target")
+@click.option("--collection", "-c", required=True, help="The collection to remove it from.")
+@click.pass_context
+def remove_target(ctx: click.Context, target: str, collection: str) -> None:
+    """Stop sending a collection's events to TARGET: its URL as added, as shown by
+    `notify targets --collection NAME`, or its number there (1 for the first)."""
+    from pixclass.jobs.notifications import remove_collection_target
+    from pixclass.store import open_store
+
+    with _user_errors(), open_store(get_settings(ctx)) as store:
+        removed = remove_collection_target(store, collection, target)
+    out_console.print(f"{escape(collection)}: removed {escape(removed.display)}")
+
+
+@notify.command("log")
+@click.option("--collection", "-c", default=None, help="Only the sends about this collection.")
+@click.option("--limit", "-n", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.pass_context
+def send_log(ctx: click.Context, collection: str | None, limit: int) -> None:
+    """The notifications sent, newest first: event, target, result and the server's error."""
+    from pixclass.store import list_sends, open_store
+
+    with _user_errors(), open_store(get_settings(ctx)) as store:
+        sends = list_sends(store, collection, limit)
+    if not sends:
+        out_console.print("No notifications sent yet.")
+        return
+    table = Table("Sent", "Event", "About", "Target", "Result", "Tries", "Error")
+    table.columns[3].overflow = "fold"
+    table.columns[6].overflow = "fold"
+    for send in sends:
+        about = " ".join(
+            part
+            for part in (
+                send.collection or "",
+                f"run {send.run_id}" if send.run_id else "",
+                f"job {send.job_id}" if send.job_id else "",
+            )
+            if part
+        )
+        table.add_row(
+            send.sent_at.strftime("%Y-%m-%d %H:%M:%S"),
+            send.event_type,
+            escape(about),
+            escape(send.target),
+            "[green]ok[/]" if send.ok else "[red]failed[/]",
+            str(send.attempts),
+            escape(send.error or ""),
+        )
     out_console.print(table)
 
 

@@ -1,4 +1,4 @@
-"""Split one class into parts: k-means on its feature rows, for a person who sees two kinds in it."""
+"""Split one class into parts: k-means on its feature rows (a person saw two kinds in it)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ def split_rows(rows: np.ndarray, k: int, *, random_state: int | None = 0) -> lis
     if X.ndim != 2:
         raise InputError("rows must be a 2-D array")
     if not 2 <= k <= len(X):
-        raise InputError(f"a class of {len(X)} images can be split into 2 to {len(X)} parts, not {k}")
+        raise InputError(
+            f"a class of {len(X)} images can be split into 2 to {len(X)} parts, not {k}"
+        )
     model = KMeans(n_clusters=k, n_init=4, random_state=random_state).fit(X)
     distances = np.linalg.norm(X - model.cluster_centers_[model.labels_], axis=1)
     parts = []

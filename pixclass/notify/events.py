@@ -60,7 +60,11 @@ class RunFailed:
 
 @dataclass(frozen=True)
 class ImagesClassified:
-    """New images were sorted into a collection's classes (``counts``: class name -> images)."""
+    """New images were sorted into a collection's classes (``counts``: class name -> images).
+
+    ``skipped`` lists files that could not be used, as (name, reason); ``waiting`` counts images
+    added but not classified because the collection has no finished run yet.
+    """
 
     event_type: ClassVar[str] = "images-classified"
 
@@ -68,6 +72,8 @@ class ImagesClassified:
     count: int
     counts: Mapping[str, int] = field(default_factory=dict)
     link: str = ""
+    skipped: Sequence[tuple[str, str]] = ()
+    waiting: int = 0
 
 
 @dataclass(frozen=True)

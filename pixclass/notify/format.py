@@ -130,11 +130,28 @@ def _(event: ImagesClassified) -> Message:
         f'{_plural(event.count, "new image")} classified in "{event.collection}".',
         f"Per class: {compact_sizes(event.counts.items())}" if event.counts else "",
     ]
+    if event.waiting:
+        lines.append(
+            f"{_plural(event.waiting, 'image')} added but not classified yet: the collection "
+            "has no finished run; they are classified after the first one."
+        )
+    lines.extend(_skipped_lines(event.skipped))
     return Message(
         event_type=event.event_type,
         title=f"pixclass: {_plural(event.count, 'image')} classified in {event.collection}",
         body=_with_footer(event.event_type, lines, event.link),
+        notify_type="warning" if event.skipped else "info",
     )
+
+
+def _skipped_lines(skipped: Sequence[tuple[str, str]]) -> list[str]:
+    if not skipped:
+        return []
+    lines = [f"Skipped {_plural(len(skipped), 'file')}:"]
+    lines += [f"- {name}: {reason}" for name, reason in skipped[:MAX_LISTED]]
+    if len(skipped) > MAX_LISTED:
+        lines.append(f"- ... and {len(skipped) - MAX_LISTED} more")
+    return lines
 
 
 @_format.register

@@ -38,6 +38,7 @@ from pixclass.store.images import (
 )
 from pixclass.store.ingest import IngestReport, ingest
 from pixclass.store.migrate import check_schema, current_revision, head_revision, upgrade
+from pixclass.store.notifications import SendRecord, list_sends, record_send
 from pixclass.store.results import (
     ClusterInfo,
     ImageClass,
@@ -79,6 +80,7 @@ __all__ = [
     "IngestReport",
     "RunInfo",
     "RunResult",
+    "SendRecord",
     "StorageSize",
     "Store",
     "assign_image",
@@ -106,11 +108,13 @@ __all__ = [
     "list_collections",
     "list_images",
     "list_runs",
+    "list_sends",
     "load_collection",
     "load_features",
     "load_model_bytes",
     "open_store",
     "read_image_bytes",
+    "record_send",
     "rename_cluster",
     "row_counts",
     "run_collection_clustering",

@@ -16,7 +16,7 @@ from pixclass.errors import NotFoundError
 from pixclass.store.collections import CollectionInfo, get_collection
 from pixclass.store.db import Store
 from pixclass.store.results import display_name
-from pixclass.store.runs import latest_done_run, run_row
+from pixclass.store.runs import RunInfo, latest_done_run, run_row
 from pixclass.store.schema import Assignment, Cluster, Collection, Image, Run
 
 
@@ -304,3 +304,42 @@ def run_image_ids(store: Store, run_id: int, limit: int | None = None) -> list[i
         if limit is not None:
             query = query.limit(limit)
         return list(session.scalars(query))
+
+
+def collections_overview(store: Store) -> list[tuple[CollectionInfo, RunSummary | None]]:
+    """Every collection with its newest run (or None)."""
+    from pixclass.store.collections import list_collections
+
+    newest = latest_runs(store)
+    return [(info, newest.get(info.id)) for info in list_collections(store)]
+
+
+def original_image(store: Store, image_id: int) -> tuple[bytes, str]:
+    """The bytes of an image as ingested, and their MIME type."""
+    from pixclass.store.images import get_image, read_image_bytes
+    from pixclass.store.thumbnails import mime_type
+
+    record = get_image(store, image_id)
+    return read_image_bytes(store, image_id), mime_type(record.format)
+
+
+@dataclass(frozen=True)
+class Nav:
+    """Where a page is: its collection and the run it shows (or the newest finished one)."""
+
+    collection: CollectionInfo
+    run: RunInfo | None
+
+
+def nav(store: Store, *, collection_id: int | None = None, run_id: int | None = None) -> Nav:
+    """The collection and run of a page, from a run id or a collection id."""
+    from pixclass.store.runs import get_run
+
+    if run_id is not None:
+        run = get_run(store, run_id)
+        return Nav(get_collection(store, run.collection), run)
+    if collection_id is None:
+        raise ValueError("nav needs a collection id or a run id")
+    collection = collection_by_id(store, collection_id)
+    latest = latest_done_run_id(store, collection_id)
+    return Nav(collection, get_run(store, latest) if latest is not None else None)

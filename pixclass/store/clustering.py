@@ -3,14 +3,15 @@
 The images are decoded from the stored bytes the same way ``io.load_images`` decodes files (one
 colour mode and one size, chosen from the headers), then ``pixclass.cluster.discover`` runs, and
 everything it found is written in one transaction. If anything raises, the run is marked failed
-with the error; if the process is killed, the heartbeat stops and the next store opened marks it
-failed (see ``runs``).
+with the error (cancelled when a progress callback raised ``progress.Cancelled``); if the process
+is killed, the heartbeat stops and the next store opened marks it failed (see ``runs``).
 """
 
 from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -29,12 +30,12 @@ from pixclass.io.decode import (
 from pixclass.io.imageset import ImageSet, SkippedImage
 from pixclass.io.labeled import sorted_class_names
 from pixclass.io.load import ModeArg, SizeArg, auto_mode, auto_size, check_mode, check_size
-from pixclass.progress import ProgressCallback, report
+from pixclass.progress import Cancelled, ProgressCallback, report
 from pixclass.store.collections import collection_id
 from pixclass.store.db import Store
 from pixclass.store.images import iter_image_bytes
 from pixclass.store.results import RunResult, save_result
-from pixclass.store.runs import Heartbeat, create_run, fail_run, start_run
+from pixclass.store.runs import Heartbeat, cancel_run, create_run, fail_run, start_run
 from pixclass.store.schema import Image
 
 # Images fetched from the database per query while decoding.
@@ -61,6 +62,7 @@ def run_collection_clustering(
     size: SizeArg = "auto",
     map_2d: bool = True,
     n_jobs: int = 2,
+    on_run: Callable[[int], None] | None = None,
     **params: Any,
 ) -> int:
     """Cluster the images of a collection and store the run; returns the run id.
@@ -82,6 +84,8 @@ def run_collection_clustering(
         Compute the 2-D map coordinates that the web app draws.
     n_jobs : int, default=2
         Decoding threads.
+    on_run : callable, optional
+        Called with the run id as soon as the run exists (a job records it).
     **params
         Further ``discover`` / ``ImageClusterer`` parameters.
 
@@ -97,6 +101,8 @@ def run_collection_clustering(
     request = {"n_clusters": n_clusters, "features": features, "seed": seed, **params}
     run_id = create_run(store, collection_name, features=features, params=_jsonable(request))
     try:
+        if on_run is not None:
+            on_run(run_id)
         start_run(store, run_id)
         with Heartbeat(store, run_id):
             started = time.perf_counter()
@@ -114,6 +120,9 @@ def run_collection_clustering(
                 **params,
             )
             save_result(store, run_id, _result(loaded, found, decode_seconds))
+    except Cancelled:
+        cancel_run(store, run_id)
+        raise
     except BaseException as exc:
         fail_run(store, run_id, _describe(exc))
         raise

@@ -1,5 +1,4 @@
-"""A person's corrections of a run, in bulk: move images, confirm them, merge and split classes;
-and the classes the app predicts for images added after the run.
+"""A person's corrections of a run, in bulk: move images, confirm them, merge and split classes.
 
 Every correction is an assignment with ``set_by_person`` set (see ``results``), so it wins over
 any run's own result and survives reloads and later runs. Class sizes (``clusters.size``) are kept
@@ -11,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-import numpy as np
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -142,51 +140,6 @@ def split_cluster(
             .order_by(Cluster.index)
         )
         return [_cluster_info(row) for row in rows]
-
-
-def save_predictions(
-    store: Store,
-    run_id: int,
-    image_ids: Sequence[int],
-    labels: np.ndarray,
-    confidence: np.ndarray,
-) -> int:
-    """Record the classes predicted for images the run had not classified; returns how many.
-
-    Images that already have an assignment in the run (from the run or from a person) keep it.
-    A label of -1 ("unknown") is stored as no class.
-    """
-    ids = [int(i) for i in image_ids]
-    if len(ids) != len(labels) or len(ids) != len(confidence):
-        raise ValueError("image_ids, labels and confidence must have the same length")
-    with store.write() as session:
-        run_row(session, run_id)
-        have = _current(session, run_id, ids)
-        fresh = [
-            (image_id, int(label) if label >= 0 else None, float(conf))
-            for image_id, label, conf in zip(ids, labels, confidence, strict=True)
-            if image_id not in have
-        ]
-        now = utcnow()
-        if fresh:
-            session.execute(
-                insert(Assignment),
-                [
-                    {
-                        "run_id": run_id,
-                        "image_id": image_id,
-                        "cluster": cluster,
-                        "confidence": conf,
-                        "set_by_person": False,
-                        "updated_at": now,
-                        "x": None,
-                        "y": None,
-                    }
-                    for image_id, cluster, conf in fresh
-                ],
-            )
-            _adjust_sizes(session, run_id, Counter(c for _, c, _ in fresh), sign=1)
-        return len(fresh)
 
 
 def _checked_ids(image_ids: Sequence[int]) -> list[int]:

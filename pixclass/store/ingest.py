@@ -257,7 +257,7 @@ class _BatchWriter:
         self.index.names.update((image_id, image.name) for image, image_id in _pairs(new, ids))
         self.index.names.update(names)
         for item in [*new.values(), *again]:
-            self.result.image_ids[item.name] = ids.get(item.sha256) or stored[item.sha256]
+            self.result.image_ids[item.name] = stored[item.sha256]
         self.result.added += len(new)
         self.result.present += len(again)
         self.result.names_added += len(names)

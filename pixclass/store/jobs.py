@@ -91,7 +91,8 @@ def create_job(
     if kind not in JOB_KINDS:
         raise InputError(f"unknown job kind {kind!r}; use one of {', '.join(JOB_KINDS)}")
     with store.write() as session:
-        key = ensure_collection(session, collection) if create else collection_id(session, collection)
+        find = ensure_collection if create else collection_id
+        key = find(session, collection)
         job = Job(
             collection_id=key,
             kind=kind,

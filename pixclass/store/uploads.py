@@ -117,12 +117,8 @@ def _record_names(
     image_ids = sorted({image_id for image_id, _ in wanted})
     have: set[tuple[int, str]] = set()
     for part in chunks(image_ids):
-        have.update(
-            session.execute(
-                select(ImageName.image_id, ImageName.name).where(ImageName.image_id.in_(part))
-            ).tuples()
-        )
-        have.update(
-            session.execute(select(Image.id, Image.file_name).where(Image.id.in_(part))).tuples()
-        )
+        others = select(ImageName.image_id, ImageName.name).where(ImageName.image_id.in_(part))
+        firsts = select(Image.id, Image.file_name).where(Image.id.in_(part))
+        for query in (others, firsts):
+            have.update((image_id, name) for image_id, name in session.execute(query))
     add_names(session, [pair for pair in dict.fromkeys(wanted) if pair not in have])

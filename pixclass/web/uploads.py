@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from pixclass.config import Settings
 from pixclass.errors import InputError
 from pixclass.io.decode import IMAGE_EXTENSIONS
 from pixclass.io.imageset import SkippedImage
+from pixclass.store import Store, ingest
 
 UPLOADS_DIR = "uploads"
 MAX_FIELD_BYTES = 64 * 1024
@@ -50,7 +52,7 @@ class UploadLimits:
 
 @dataclass
 class ReceivedUpload:
-    """What arrived: the folder holding the files, their names, form fields, and what was refused."""
+    """What arrived: the folder of the files, their names, form fields, and what was refused."""
 
     folder: Path
     files: list[str] = field(default_factory=list)  # relative POSIX paths inside ``folder``
@@ -263,3 +265,59 @@ class _Receiver:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+@dataclass(frozen=True)
+class UploadReport:
+    """What an upload added to a collection, and every file that could not be used, with why."""
+
+    collection: str
+    received: int
+    added: int
+    present: int
+    skipped: list[SkippedImage]
+    seconds: float
+
+
+def ingest_received(
+    store: Store, settings: Settings, collection: str, received: ReceivedUpload
+) -> UploadReport:
+    """Ingest what ``receive_upload`` wrote: the loose images as one folder, each zip on its own."""
+    started = time.perf_counter()
+    if not received.files and not received.rejected:
+        raise InputError("the upload held no files; choose images, a folder or a .zip")
+    reports = []
+    if received.images():
+        reports.append(ingest(store, received.folder, collection, settings=settings))
+    for archive in received.zips():
+        reports.append(ingest(store, archive, collection, settings=settings))
+    skipped = list(received.rejected)
+    for report in reports:
+        skipped.extend(_relative(item, received.folder) for item in report.skipped)
+    return UploadReport(
+        collection=collection,
+        received=len(received.files),
+        added=sum(r.added for r in reports),
+        present=sum(r.present for r in reports),
+        skipped=skipped,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _relative(item: SkippedImage, folder: Path) -> SkippedImage:
+    """A skipped file named as the user knows it (not by its path in the upload folder)."""
+    path = Path(item.path)
+    if path.is_absolute() and path.is_relative_to(folder):
+        return SkippedImage(path=path.relative_to(folder).as_posix(), reason=item.reason)
+    return item
+
+
+async def upload_to_collection(
+    request: Request, store: Store, settings: Settings, collection: str
+) -> UploadReport:
+    """Receive the files of a request into a fresh upload folder and ingest them."""
+    from starlette.concurrency import run_in_threadpool
+
+    with upload_folder(settings) as folder:
+        received = await receive_upload(request, folder, UploadLimits.from_settings(settings))
+        return await run_in_threadpool(ingest_received, store, settings, collection, received)

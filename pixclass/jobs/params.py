@@ -1,0 +1,160 @@
+"""What each kind of job accepts, checked when it is submitted (not minutes later in a worker).
+
+* ``cluster``: ``n_clusters`` ("auto" or a whole number, default "auto"), ``features`` (an
+  extractor name, default "pixels"), ``seed`` (a whole number or None, default 0: repeatable),
+  ``method`` ("gmm", "kmeans", "hdbscan" or "agglomerative", default "gmm").
+* ``ingest``: ``source``, a folder or ``.zip`` inside the data dir (an upload; a relative path
+  is taken relative to the data dir), or a dataset name (``mnist``, ``digits``, ...).
+* ``classify``: ``image_ids`` (images of the collection) or ``source`` (as for ingest: its images
+  are ingested first); neither: every image the current run does not hold yet.
+
+Every kind also takes ``review_percent``: send "review needed" when more than this share of the
+images has a confidence below 0.5 (default: the collection's setting, else 10).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pixclass.config import Settings
+from pixclass.errors import InputError
+from pixclass.store.schema import JOB_KINDS
+
+# As in pixclass.cluster.assign.METHODS (importing it here would load numba and umap on every
+# submit; a test keeps the two equal).
+METHODS = ("gmm", "kmeans", "hdbscan", "agglomerative")
+ALLOWED = {
+    "cluster": {"n_clusters", "features", "seed", "method", "review_percent"},
+    "ingest": {"source"},
+    "classify": {"image_ids", "source", "review_percent"},
+}
+MAX_IMAGE_IDS = 100_000
+
+
+def check_params(settings: Settings, kind: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """The parameters of a ``kind`` job, checked and with defaults filled in (JSON-able).
+
+    Raises
+    ------
+    InputError
+        An unknown kind or parameter, or a value that cannot be used; the message says which.
+    """
+    if kind not in JOB_KINDS:
+        raise InputError(f"unknown job kind {kind!r}; use one of {', '.join(JOB_KINDS)}")
+    given = dict(params or {})
+    unknown = set(given) - ALLOWED[kind]
+    if unknown:
+        raise InputError(
+            f"unknown parameter(s) {', '.join(sorted(unknown))} for a {kind} job; "
+            f"it takes {', '.join(sorted(ALLOWED[kind]))}"
+        )
+    checked: dict[str, Any] = {}
+    if "review_percent" in given:
+        checked["review_percent"] = _percent(given["review_percent"])
+    if kind == "cluster":
+        checked.update(_cluster(given))
+    elif kind == "ingest":
+        if "source" not in given:
+            raise InputError("an ingest job needs a source: a folder or .zip in the data dir")
+        checked["source"] = check_source(settings, given["source"])
+    else:
+        checked.update(_classify(settings, given))
+    return checked
+
+
+def _cluster(given: dict[str, Any]) -> dict[str, Any]:
+    from pixclass.features import available_extractors
+
+    features = str(given.get("features", "pixels"))
+    if features not in available_extractors():
+        raise InputError(
+            f"unknown features {features!r}; use one of {', '.join(available_extractors())}"
+        )
+    method = str(given.get("method", "gmm"))
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    return {
+        "n_clusters": _n_clusters(given.get("n_clusters", "auto")),
+        "features": features,
+        "seed": _seed(given.get("seed", 0)),
+        "method": method,
+    }
+
+
+def _n_clusters(value: Any) -> int | str:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    number = _whole(value, "n_clusters", "'auto' or a whole number")
+    if number < 1:
+        raise InputError(f"n_clusters must be 'auto' or at least 1, got {value!r}")
+    return number
+
+
+def _seed(value: Any) -> int | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return None
+    return _whole(value, "seed", "a whole number or none")
+
+
+def _whole(value: Any, name: str, what: str) -> int:
+    if isinstance(value, bool):
+        raise InputError(f"{name} must be {what}, got {value!r}")
+    try:
+        number = int(str(value).strip()) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be {what}, got {value!r}") from None
+    if isinstance(value, float) and value != number:
+        raise InputError(f"{name} must be {what}, got {value!r}")
+    return number
+
+
+def _percent(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"review_percent must be a number from 0 to 100, got {value!r}") from None
+    if not 0 <= number <= 100:
+        raise InputError(f"review_percent must be a number from 0 to 100, got {value!r}")
+    return number
+
+
+def _classify(settings: Settings, given: dict[str, Any]) -> dict[str, Any]:
+    if "image_ids" in given and "source" in given:
+        raise InputError("give a classify job image_ids or a source, not both")
+    if "source" in given:
+        return {"source": check_source(settings, given["source"])}
+    if "image_ids" not in given:
+        return {}
+    ids = given["image_ids"]
+    if not isinstance(ids, list | tuple) or not ids:
+        raise InputError("image_ids must be a non-empty list of image ids")
+    if len(ids) > MAX_IMAGE_IDS:
+        raise InputError(f"at most {MAX_IMAGE_IDS} image ids per job; split the list")
+    checked = [_whole(i, "every image id", "a whole number") for i in ids]
+    return {"image_ids": checked}
+
+
+def check_source(settings: Settings, source: Any) -> str:
+    """A folder or zip inside the data dir (as an absolute path), or a dataset name.
+
+    Jobs run in a worker that may serve a web app, so they read files only where pixclass keeps
+    its own (uploads go there), never elsewhere on the machine.
+    """
+    from pixclass.io.datasets import canonical_name
+
+    if not isinstance(source, str) or not source.strip():
+        raise InputError("source must be a path in the data dir or a dataset name")
+    if canonical_name(source.strip()) is not None and not Path(source).exists():
+        return source.strip()
+    data_dir = settings.data_dir.expanduser().resolve()
+    path = Path(source).expanduser()
+    path = (path if path.is_absolute() else data_dir / path).resolve()
+    if not path.is_relative_to(data_dir):
+        raise InputError(
+            f"{source} is outside the data dir {data_dir}; a job reads only files there (copy "
+            "or upload them there first, or run `pixclass ingest SOURCE -c NAME` yourself)"
+        )
+    if not path.exists():
+        raise InputError(f"no such file or directory: {path}")
+    return str(path)

@@ -1,0 +1,157 @@
+"""One batch of a watched inbox: ingest the files, classify them, remember them, tell people."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from pixclass.io.sources import ImageEntry
+from pixclass.jobs import messages
+from pixclass.jobs.api import submit_job
+from pixclass.jobs.notifications import review_needed, review_percent, send_event
+from pixclass.store import get_collection, ingest
+from pixclass.store.classify import LOW_CONFIDENCE, classify_images
+from pixclass.store.inbox import InboxEntry, mark_classified, record_inbox_files
+from pixclass.store.ingest import IngestReport
+from pixclass.store.jobs import list_jobs
+from pixclass.store.sources import IngestItem, IngestSource
+
+if TYPE_CHECKING:
+    from pixclass.jobs.watch import BatchReport, InboxFile, InboxWatcher
+
+log = logging.getLogger(__name__)
+
+
+def handle_batch(watcher: InboxWatcher, files: list[InboxFile], waiting: list[int]) -> BatchReport:
+    """Ingest ``files``, classify them and the ``waiting`` images, record, notify."""
+    from pixclass.jobs.watch import BatchReport
+
+    report = BatchReport(files=len(files))
+    ingested = _ingest(watcher, files)
+    model = watcher.current_model()
+    classes: dict[int, tuple[str, float]] = {}
+    unusable: dict[int, str] = {}
+    if model is not None:
+        report.run_id = model.run_id
+        ids = sorted(set(ingested.image_ids.values()) | set(waiting))
+        if ids:
+            found = classify_images(watcher.store, watcher.collection, ids, current=model)
+            classes = found.classes
+            unusable = dict(found.skipped)
+    counts: Counter[str] = Counter()
+    entries = [_entry(f, ingested, classes, unusable, report, counts) for f in files]
+    done_waiting = [i for i in waiting if i in classes]
+    for image_id in done_waiting:
+        _count(classes[image_id], report, counts)
+    report.counts = dict(counts)
+    record_inbox_files(watcher.store, watcher.collection, entries)
+    if done_waiting:
+        mark_classified(watcher.store, watcher.collection, done_waiting)
+    if model is None and report.waiting:
+        _maybe_cluster(watcher)
+    _log(watcher, report)
+    if watcher.notify and (files or done_waiting):
+        _notify(watcher, report)
+    return report
+
+
+def _ingest(watcher: InboxWatcher, files: list[InboxFile]) -> IngestReport:
+    items = [IngestItem(f.name, ImageEntry(f.name, f.path).read_bytes) for f in files]
+    source = IngestSource(items, [], str(watcher.folder))
+    return ingest(watcher.store, source, watcher.collection, settings=watcher.settings)
+
+
+def _entry(
+    found: InboxFile,
+    ingested: IngestReport,
+    classes: dict[int, tuple[str, float]],
+    unusable: dict[int, str],
+    report: BatchReport,
+    counts: Counter[str],
+) -> InboxEntry:
+    image_id = ingested.image_ids.get(found.name)
+    if image_id is None or image_id in unusable:
+        reason = unusable.get(image_id or 0) or _unread_reason(ingested, found.name)
+        report.skipped.append((found.name, reason))
+        return _inbox_entry(found, "skipped", reason, image_id)
+    if image_id in classes:
+        _count(classes[image_id], report, counts)
+        return _inbox_entry(found, "classified", None, image_id)
+    report.waiting += 1
+    return _inbox_entry(found, "waiting", None, image_id)
+
+
+def _unread_reason(ingested: IngestReport, name: str) -> str:
+    return next((s.reason for s in ingested.skipped if s.path == name), "could not be read")
+
+
+def _inbox_entry(
+    found: InboxFile, status: str, reason: str | None, image_id: int | None
+) -> InboxEntry:
+    return InboxEntry(found.name, found.size, found.mtime_ns, status, reason, image_id)
+
+
+def _count(assigned: tuple[str, float], report: BatchReport, counts: Counter[str]) -> None:
+    name, confidence = assigned
+    counts[name] += 1
+    report.classified += 1
+    if confidence < LOW_CONFIDENCE:
+        report.n_low_confidence += 1
+
+
+def _maybe_cluster(watcher: InboxWatcher) -> None:
+    """Queue the collection's first cluster job once it holds ``cluster_at`` images."""
+    if watcher.cluster_at <= 0:
+        return
+    n_images = get_collection(watcher.store, watcher.collection).n_images
+    active = list_jobs(
+        watcher.store, watcher.collection, states=("queued", "running"), kind="cluster"
+    )
+    if n_images < watcher.cluster_at or active:
+        return
+    job_id = submit_job(watcher.settings, "cluster", watcher.collection, {})
+    log.info(
+        "%s: %d images and no model yet: cluster job %s queued",
+        watcher.collection,
+        n_images,
+        job_id,
+    )
+
+
+def _log(watcher: InboxWatcher, report: BatchReport) -> None:
+    for name, reason in report.skipped:
+        log.warning("%s: skipped %s: %s", watcher.collection, name, reason)
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items(), key=lambda kv: -kv[1]))
+    log.info(
+        "%s: %d file(s): %d classified%s, %d waiting for a first run, %d skipped",
+        watcher.collection,
+        report.files,
+        report.classified,
+        f" ({counts})" if counts else "",
+        report.waiting,
+        len(report.skipped),
+    )
+
+
+def _notify(watcher: InboxWatcher, report: BatchReport) -> None:
+    settings, store, collection = watcher.settings, watcher.store, watcher.collection
+    event = messages.images_classified(
+        settings,
+        collection,
+        report.run_id,
+        report.counts,
+        skipped=report.skipped,
+        waiting=report.waiting,
+    )
+    report.notifications = send_event(
+        settings, store, event, collection=collection, run_id=report.run_id
+    )
+    percent = review_percent(store, collection)
+    if report.run_id is not None and review_needed(
+        report.n_low_confidence, report.classified, percent
+    ):
+        review = messages.review(settings, collection, report.run_id, report.n_low_confidence)
+        report.notifications += send_event(
+            settings, store, review, collection=collection, run_id=report.run_id
+        )

@@ -1,0 +1,115 @@
+"""``create_app(settings)``: the pixclass web application.
+
+One factory builds the app from a ``Settings``: it opens the store, resolves the access token,
+mounts the static files, installs the error handlers (``errors.py``, the one place that maps
+``PixclassError`` subclasses to statuses) and includes every page's router. Every route but the
+login page and the static files needs a session cookie or ``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+import pixclass
+from pixclass.config import Settings
+from pixclass.store import Store, open_store
+from pixclass.web.auth import AppToken, Principal, Sessions, authenticate, resolve_app_token
+from pixclass.web.errors import register_error_handlers
+from pixclass.web.runspace import RunSpaces
+from pixclass.web.templating import make_templates
+
+HERE = Path(__file__).parent
+
+
+@dataclass
+class AppContext:
+    """What every route needs, made once per app."""
+
+    settings: Settings
+    store: Store
+    token: AppToken
+    sessions: Sessions
+    spaces: RunSpaces
+    templates: Jinja2Templates
+
+
+def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
+    """The web application for ``settings`` (a given ``store`` is used instead of opening one)."""
+    settings.ensure_dirs()
+    opened = store if store is not None else open_store(settings)
+    token = resolve_app_token(settings)
+    templates = make_templates(HERE / "templates")
+    context = AppContext(
+        settings=settings,
+        store=opened,
+        token=token,
+        sessions=Sessions(token.value),
+        spaces=RunSpaces(),
+        templates=templates,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if store is None:
+            opened.close()
+
+    app = FastAPI(
+        title="pixclass",
+        version=pixclass.__version__,
+        description="Discover classes in unlabeled images; review, name and fix them.",
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    register_error_handlers(app, templates)
+    _include_routers(app)
+    return app
+
+
+async def require_user(request: Request) -> Principal:
+    """The dependency on every protected route: authenticate, and check CSRF for forms."""
+    context: AppContext = request.app.state.context
+    principal = await authenticate(request, context.sessions)
+    request.state.principal = principal
+    return principal
+
+
+def _include_routers(app: FastAPI) -> None:
+    from pixclass.web.routes import (
+        classes,
+        classify,
+        collections,
+        export,
+        images,
+        login,
+        map,
+        notifications,
+        review,
+        runs,
+        upload,
+    )
+
+    app.include_router(login.router)
+    protected = [Depends(require_user)]
+    for module in (
+        collections,
+        upload,
+        runs,
+        classes,
+        map,
+        images,
+        review,
+        classify,
+        export,
+        notifications,
+    ):
+        app.include_router(module.pages, dependencies=protected)
+        app.include_router(module.api, prefix="/api", dependencies=protected)

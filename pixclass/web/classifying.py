@@ -1,0 +1,71 @@
+"""Classifying uploaded images: receive them, then ``runspace.classify_files``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from pixclass.errors import InputError, NotFoundError
+from pixclass.io.imageset import SkippedImage
+from pixclass.store import CollectionInfo, Store, get_run
+from pixclass.store.browse import collection_by_id, latest_done_run_id
+from pixclass.web.runspace import Classified, classify_files
+from pixclass.web.uploads import UploadLimits, receive_upload, upload_folder
+
+if TYPE_CHECKING:
+    from pixclass.web.app import AppContext
+
+# Classifying is for a few images at a time; more belong in an upload and a run.
+MAX_CLASSIFY_FILES = 1000
+
+
+def classify_target(
+    store: Store, collection_id: int, run_id: int | None
+) -> tuple[CollectionInfo, int]:
+    """The collection and the run whose model classifies (default: its newest finished run)."""
+    collection = collection_by_id(store, collection_id)
+    if run_id is not None:
+        if get_run(store, run_id).collection != collection.name:
+            raise InputError(f"run {run_id} is not a run of collection {collection.name!r}")
+        return collection, run_id
+    latest = latest_done_run_id(store, collection_id)
+    if latest is None:
+        raise NotFoundError(
+            f"collection {collection.name!r} has no finished run yet: start a run first, "
+            "then classify new images with its classes"
+        )
+    return collection, latest
+
+
+async def classify_upload(
+    request: Request, ctx: AppContext, collection_id: int, run_id: int | None
+) -> tuple[list[Classified], int]:
+    """Receive the request's files and classify them; returns the results and the run used."""
+    collection, chosen = await run_in_threadpool(classify_target, ctx.store, collection_id, run_id)
+    limits = UploadLimits.from_settings(ctx.settings)
+    with upload_folder(ctx.settings) as folder:
+        received = await receive_upload(request, folder, limits)
+        images = received.images()
+        if not images and not received.rejected:
+            raise InputError("choose one or more image files to classify")
+        if len(images) > MAX_CLASSIFY_FILES:
+            raise InputError(
+                f"classify at most {MAX_CLASSIFY_FILES} images at once; upload larger sets "
+                "on the Upload page and start a run"
+            )
+        files = [(name, (folder / name).read_bytes()) for name in images]
+    results = await run_in_threadpool(
+        classify_files, ctx.store, ctx.spaces, collection.name, chosen, files
+    )
+    zips = [
+        SkippedImage(name, "a .zip cannot be classified here; add it on the Upload page")
+        for name in received.files
+        if name.lower().endswith(".zip")
+    ]
+    rejected = [
+        Classified(s.path, None, False, None, None, 0.0, False, s.reason)
+        for s in [*received.rejected, *zips]
+    ]
+    return results + rejected, chosen

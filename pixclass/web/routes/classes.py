@@ -1,0 +1,178 @@
+"""Classes: the gallery of a run's classes, one class's images (loaded as they scroll into view),
+and a person's corrections: rename, merge, split, move selected images."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from pixclass.store import Store, rename_cluster
+from pixclass.store.browse import class_cards, class_images, get_class, nav
+from pixclass.store.corrections import merge_clusters, move_images
+from pixclass.store.results import ClusterInfo
+from pixclass.web.deps import context, render, store
+from pixclass.web.responses import flash, go_to
+from pixclass.web.runspace import split_class
+from pixclass.web.schemas import (
+    ClassOut,
+    ClusterOut,
+    ImageClassOut,
+    MergeRequest,
+    MovedOut,
+    MoveRequest,
+    RenameRequest,
+    SplitRequest,
+)
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(tags=["classes"])
+
+PAGE = 120
+
+
+@pages.get("/runs/{run_id}/classes")
+def gallery_page(
+    request: Request, run_id: int, empty: bool = False, db: Store = Depends(store)
+) -> Response:
+    cards = class_cards(db, run_id)
+    shown = [c for c in cards if c.size > 0 or empty]
+    return render(
+        request,
+        "gallery.html",
+        nav=nav(db, run_id=run_id),
+        cards=shown,
+        all_cards=cards,
+        n_empty=len(cards) - len([c for c in cards if c.size > 0]),
+        tab="classes",
+    )
+
+
+@pages.get("/runs/{run_id}/classes/{index}")
+def class_page(request: Request, run_id: int, index: int, db: Store = Depends(store)) -> Response:
+    return render(
+        request,
+        "class.html",
+        nav=nav(db, run_id=run_id),
+        card=get_class(db, run_id, index),
+        classes=[c for c in class_cards(db, run_id, samples=0)],
+        images=class_images(db, run_id, index, limit=PAGE),
+        offset=PAGE,
+        page=PAGE,
+        tab="classes",
+    )
+
+
+@pages.get("/runs/{run_id}/classes/{index}/images")
+def class_images_fragment(
+    request: Request, run_id: int, index: int, offset: int = 0, db: Store = Depends(store)
+) -> Response:
+    return render(
+        request,
+        "_thumbs.html",
+        run_id=run_id,
+        card=get_class(db, run_id, index),
+        images=class_images(db, run_id, index, offset=offset, limit=PAGE),
+        offset=offset + PAGE,
+        page=PAGE,
+    )
+
+
+@pages.post("/runs/{run_id}/classes/{index}/rename")
+def rename_page(
+    request: Request, run_id: int, index: int, name: str = Form(""), db: Store = Depends(store)
+) -> Response:
+    rename_cluster(db, run_id, index, name)
+    return go_to(request, request.headers.get("HX-Current-URL") or f"/runs/{run_id}/classes")
+
+
+@pages.post("/runs/{run_id}/merge")
+def merge_page(
+    request: Request,
+    run_id: int,
+    classes: list[int] = Form(default=[]),
+    into: int = Form(...),
+    db: Store = Depends(store),
+) -> Response:
+    merge_clusters(db, run_id, classes, into)
+    return go_to(request, f"/runs/{run_id}/classes")
+
+
+@pages.post("/runs/{run_id}/classes/{index}/split")
+def split_page(request: Request, run_id: int, index: int, k: int = Form(2)) -> Response:
+    ctx = context(request)
+    split_class(ctx.store, ctx.spaces, run_id, index, k)
+    return go_to(request, f"/runs/{run_id}/classes")
+
+
+@pages.post("/runs/{run_id}/move")
+def move_page(
+    request: Request,
+    run_id: int,
+    image_ids: list[int] = Form(default=[]),
+    to: str = Form(...),
+    current: int | None = Form(None),
+    db: Store = Depends(store),
+) -> Response:
+    """Move the selected images; on a class page, those that left the class leave the page."""
+    target, moved = move_images(db, run_id, image_ids, to)
+    gone = (
+        [f"img-{i}" for i in image_ids] if current is not None and current != target.index else []
+    )
+    return flash(f"Moved {moved} image(s) to {target.display_name}.", removed=gone)
+
+
+@api.get("/runs/{run_id}/classes")
+def list_classes_api(run_id: int, samples: int = 6, db: Store = Depends(store)) -> list[ClassOut]:
+    """Every class of a run (largest first) with its most confident images."""
+    return [ClassOut.of(c) for c in class_cards(db, run_id, samples=min(max(samples, 0), 50))]
+
+
+@api.get("/runs/{run_id}/classes/{index}")
+def get_class_api(run_id: int, index: int, db: Store = Depends(store)) -> ClassOut:
+    return ClassOut.of(get_class(db, run_id, index))
+
+
+@api.get("/runs/{run_id}/classes/{index}/images")
+def class_images_api(
+    run_id: int, index: int, offset: int = 0, limit: int = PAGE, db: Store = Depends(store)
+) -> list[ImageClassOut]:
+    """A page of a class's images, most confident first."""
+    page = class_images(db, run_id, index, offset=offset, limit=min(max(limit, 0), 5000))
+    return [ImageClassOut.of(item) for item in page]
+
+
+@api.patch("/runs/{run_id}/classes/{index}")
+def rename_api(
+    run_id: int, index: int, body: RenameRequest, db: Store = Depends(store)
+) -> ClusterOut:
+    """Name a class (an empty name goes back to ``cluster-N``); exports use the name."""
+    return _cluster(rename_cluster(db, run_id, index, body.name))
+
+
+@api.post("/runs/{run_id}/merge")
+def merge_api(run_id: int, body: MergeRequest, db: Store = Depends(store)) -> ClusterOut:
+    """Move every image of ``classes`` into ``into`` (a person's decision for each image)."""
+    return _cluster(merge_clusters(db, run_id, body.classes, body.into))
+
+
+@api.post("/runs/{run_id}/classes/{index}/split")
+def split_api(request: Request, run_id: int, index: int, body: SplitRequest) -> list[ClusterOut]:
+    """Re-cluster a class's images into ``k`` parts (k-means in the run's feature space)."""
+    ctx = context(request)
+    return [
+        _cluster(c) for c in split_class(ctx.store, ctx.spaces, run_id, index, body.k, body.seed)
+    ]
+
+
+@api.post("/runs/{run_id}/move")
+def move_api(run_id: int, body: MoveRequest, db: Store = Depends(store)) -> MovedOut:
+    """Put images in a class (by index or name), as a person's decision."""
+    target, moved = move_images(db, run_id, body.image_ids, body.to)
+    card = get_class(db, run_id, target.index)
+    return MovedOut(moved=moved, to=ClassOut.of(card))
+
+
+def _cluster(info: ClusterInfo) -> ClusterOut:
+    return ClusterOut(
+        index=info.index, name=info.name, display_name=info.display_name, size=info.size
+    )

@@ -1,0 +1,59 @@
+"""Collections: list them with their counts and newest run, create, delete (after confirming)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from pixclass.store import Store, create_collection, delete_collection
+from pixclass.store.browse import collection_by_id, collections_overview
+from pixclass.web.deps import render, store
+from pixclass.web.schemas import CollectionCreate, CollectionOut, CountOut
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(tags=["collections"])
+
+
+@pages.get("/")
+def collections_page(request: Request, db: Store = Depends(store)) -> Response:
+    return render(request, "collections.html", rows=collections_overview(db))
+
+
+@pages.post("/collections")
+def create_page(request: Request, name: str = Form(...), db: Store = Depends(store)) -> Response:
+    collection_id = create_collection(db, name)
+    return RedirectResponse(f"/collections/{collection_id}/upload", status_code=303)
+
+
+@pages.get("/collections/{collection_id}/delete")
+def confirm_delete_page(
+    request: Request, collection_id: int, db: Store = Depends(store)
+) -> Response:
+    return render(request, "delete.html", collection=collection_by_id(db, collection_id))
+
+
+@pages.post("/collections/{collection_id}/delete")
+def delete_page(request: Request, collection_id: int, db: Store = Depends(store)) -> Response:
+    delete_collection(db, collection_by_id(db, collection_id).name)
+    return RedirectResponse("/", status_code=303)
+
+
+@api.get("/collections")
+def list_collections_api(db: Store = Depends(store)) -> list[CollectionOut]:
+    return [CollectionOut.of(info, run) for info, run in collections_overview(db)]
+
+
+@api.post("/collections", status_code=201)
+def create_collection_api(body: CollectionCreate, db: Store = Depends(store)) -> CollectionOut:
+    return CollectionOut.of(collection_by_id(db, create_collection(db, body.name)))
+
+
+@api.get("/collections/{collection_id}")
+def get_collection_api(collection_id: int, db: Store = Depends(store)) -> CollectionOut:
+    return CollectionOut.of(collection_by_id(db, collection_id))
+
+
+@api.delete("/collections/{collection_id}")
+def delete_collection_api(collection_id: int, db: Store = Depends(store)) -> CountOut:
+    """Delete a collection with its images, runs and labels; returns how many images went."""
+    return CountOut(count=delete_collection(db, collection_by_id(db, collection_id).name))

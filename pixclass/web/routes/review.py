@@ -1,0 +1,54 @@
+"""Review: the least confident images first; one click confirms the class or moves the image."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from pixclass.store import Store
+from pixclass.store.browse import class_cards, count_unreviewed, nav, review_queue
+from pixclass.store.corrections import confirm_images
+from pixclass.web.deps import render, store
+from pixclass.web.responses import flash
+from pixclass.web.schemas import ConfirmRequest, CountOut, ImageClassOut
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(tags=["review"])
+
+PAGE = 48
+
+
+@pages.get("/runs/{run_id}/review")
+def review_page(request: Request, run_id: int, db: Store = Depends(store)) -> Response:
+    return render(
+        request,
+        "review.html",
+        nav=nav(db, run_id=run_id),
+        items=review_queue(db, run_id, limit=PAGE),
+        remaining=count_unreviewed(db, run_id),
+        classes=sorted(class_cards(db, run_id, samples=0), key=lambda c: c.index),
+        tab="review",
+    )
+
+
+@pages.post("/runs/{run_id}/confirm")
+def confirm_page(
+    run_id: int, image_ids: list[int] = Form(default=[]), db: Store = Depends(store)
+) -> Response:
+    count = confirm_images(db, run_id, image_ids)
+    return flash(f"Confirmed {count} image(s).", removed=[f"img-{i}" for i in image_ids])
+
+
+@api.get("/runs/{run_id}/review")
+def review_api(
+    run_id: int, offset: int = 0, limit: int = PAGE, db: Store = Depends(store)
+) -> list[ImageClassOut]:
+    """Images no person has confirmed or moved, the least confident first."""
+    items = review_queue(db, run_id, offset=offset, limit=min(max(limit, 0), 1000))
+    return [ImageClassOut.of(item) for item in items]
+
+
+@api.post("/runs/{run_id}/confirm")
+def confirm_api(run_id: int, body: ConfirmRequest, db: Store = Depends(store)) -> CountOut:
+    """A person confirms the class the run gave these images."""
+    return CountOut(count=confirm_images(db, run_id, body.image_ids))

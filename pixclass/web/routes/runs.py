@@ -1,0 +1,109 @@
+"""Runs: a collection's page lists its runs and starts new ones as background jobs, whose
+progress the page polls every second until they finish (or are cancelled)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from pixclass.jobs import cancel_job, get_job, list_jobs, submit_job
+from pixclass.store import Store, get_run, list_runs
+from pixclass.store.browse import collection_by_id, nav
+from pixclass.web.deps import context, render, store
+from pixclass.web.schemas import JobOut, RunOut, RunRequest
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(tags=["runs"])
+
+ACTIVE = ("queued", "running")
+
+
+def _feature_choices() -> list[str]:
+    from pixclass.features import available_extractors
+
+    return available_extractors()
+
+
+@pages.get("/collections/{collection_id}")
+def collection_page(request: Request, collection_id: int, db: Store = Depends(store)) -> Response:
+    where = nav(db, collection_id=collection_id)
+    name = where.collection.name
+    jobs = [j for j in list_jobs(db, name, limit=20) if j.state in ACTIVE]
+    return render(
+        request,
+        "collection.html",
+        nav=where,
+        runs=list_runs(db, name),
+        jobs=jobs,
+        features=_feature_choices(),
+        tab="runs",
+    )
+
+
+@pages.post("/collections/{collection_id}/runs")
+def start_run_page(
+    request: Request,
+    collection_id: int,
+    features: str = Form("pixels"),
+    k: str = Form("auto"),
+    method: str = Form("gmm"),
+) -> Response:
+    ctx = context(request)
+    collection = collection_by_id(ctx.store, collection_id)
+    request_body = RunRequest(
+        n_clusters=int(k) if k.strip().isdigit() else "auto", features=features, method=method
+    )
+    job_id = submit_job(ctx.settings, "cluster", collection.name, request_body.model_dump())
+    return render(request, "_job.html", job=get_job(ctx.store, job_id))
+
+
+@pages.get("/jobs/{job_id}/progress")
+def job_progress(request: Request, job_id: int, db: Store = Depends(store)) -> Response:
+    return render(request, "_job.html", job=get_job(db, job_id))
+
+
+@pages.post("/jobs/{job_id}/cancel")
+def cancel_page(request: Request, job_id: int, db: Store = Depends(store)) -> Response:
+    return render(request, "_job.html", job=cancel_job(db, job_id))
+
+
+@pages.get("/runs/{run_id}")
+def run_page(run_id: int) -> Response:
+    return RedirectResponse(f"/runs/{run_id}/classes", status_code=303)
+
+
+@api.get("/collections/{collection_id}/runs")
+def list_runs_api(collection_id: int, db: Store = Depends(store)) -> list[RunOut]:
+    return [RunOut.of(run) for run in list_runs(db, collection_by_id(db, collection_id).name)]
+
+
+@api.post("/collections/{collection_id}/runs", status_code=202)
+def start_run_api(request: Request, collection_id: int, body: RunRequest) -> JobOut:
+    """Start clustering the collection in the background; poll ``/api/jobs/{id}``."""
+    ctx = context(request)
+    collection = collection_by_id(ctx.store, collection_id)
+    job_id = submit_job(ctx.settings, "cluster", collection.name, body.model_dump())
+    return JobOut.of(get_job(ctx.store, job_id))
+
+
+@api.get("/runs/{run_id}")
+def get_run_api(run_id: int, db: Store = Depends(store)) -> RunOut:
+    return RunOut.of(get_run(db, run_id))
+
+
+@api.get("/jobs")
+def list_jobs_api(
+    collection_id: int | None = None, limit: int = 50, db: Store = Depends(store)
+) -> list[JobOut]:
+    name = collection_by_id(db, collection_id).name if collection_id is not None else None
+    return [JobOut.of(job) for job in list_jobs(db, name, limit=min(max(limit, 1), 500))]
+
+
+@api.get("/jobs/{job_id}")
+def get_job_api(job_id: int, db: Store = Depends(store)) -> JobOut:
+    return JobOut.of(get_job(db, job_id))
+
+
+@api.post("/jobs/{job_id}/cancel")
+def cancel_job_api(job_id: int, db: Store = Depends(store)) -> JobOut:
+    return JobOut.of(cancel_job(db, job_id))
