@@ -1,6 +1,7 @@
 """20 notification sends to four targets, one of which always answers HTTP 500.
 
-Prints how many results were recorded through ``on_result``, whether the healthy targets got
+Prints how many results were recorded through ``on_result`` (each one stored in the
+``notifications`` table of a fresh SQLite database, as jobs do), whether the healthy targets got
 every message, and how many tries the failing one took (bounded by ``retries``).
 
     .venv/bin/python benchmarks/notify_failures.py
@@ -10,11 +11,15 @@ from __future__ import annotations
 
 import collections
 import json
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
+from pixclass.config import Settings
 from pixclass.notify import Notifier, RunFinished, SendResult, parse_target
+from pixclass.store import create_collection, list_sends, open_store, record_send
 
 SENDS = 20
 RETRIES = 3
@@ -50,13 +55,22 @@ def main() -> None:
         parse_target(f"json://{base}/broken"),
     ]
     recorded: list[SendResult] = []
-    notifier = Notifier(targets, retries=RETRIES, backoff=BACKOFF, on_result=recorded.append)
+    store = open_store(Settings(data_dir=Path(tempfile.mkdtemp(prefix="pixclass-notify-"))))
+    create_collection(store, "bench")
+
+    def on_result(result: SendResult) -> None:
+        recorded.append(result)
+        record_send(store, result.to_dict(), collection="bench", run_id=int(run))
+
+    notifier = Notifier(targets, retries=RETRIES, backoff=BACKOFF, on_result=on_result)
 
     started = time.perf_counter()
     for run in range(SENDS):
         notifier.send(RunFinished("bench", run, [("a", 10), ("b", 5)]))
     elapsed = time.perf_counter() - started
     server.shutdown()
+    stored = list_sends(store, "bench", limit=1000)
+    store.close()
 
     healthy = [r for r in recorded if "/broken" not in r.target]
     failed = [r for r in recorded if "/broken" in r.target]
@@ -73,6 +87,11 @@ def main() -> None:
         f"all recorded as failed: {all(not r.ok for r in failed)}"
     )
     print(f"error recorded: {failed[0].error}")
+    stored_failed = sum(1 for s in stored if not s.ok)
+    print(
+        f"rows in the notifications table: {len(stored)} ({stored_failed} failed, "
+        f"{len(stored) - stored_failed} ok)"
+    )
     per_send = elapsed / SENDS * 1000
     print(f"wall time: {elapsed:.2f} s ({per_send:.0f} ms per send, backoff={BACKOFF} s)")
 

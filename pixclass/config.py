@@ -115,7 +115,8 @@ def load_settings(
     """Build the settings from defaults, config file, environment and overrides.
 
     The config file is ``config_file``, else ``$PIXCLASS_CONFIG``, else
-    ``<data_dir>/config.toml`` if it exists. Unknown keys are an error, so typos do not pass silently.
+    ``<data_dir>/config.toml`` if it exists. Unknown keys are an error, so typos do not pass
+    silently.
     """
     env = os.environ if environ is None else environ
     names = {f.name for f in fields(Settings)}

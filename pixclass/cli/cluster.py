@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 import numpy as np
@@ -184,12 +184,11 @@ def predict(model_path: str, images: tuple[str, ...], output: str | None) -> Non
         model = load_model(model_path)
         entries, skipped = find_images(list(images))
         names, arrays = [], []
-        mode = "RGB" if model.color_mode == "RGB" else "L"
+        mode: Literal["L", "RGB"] = "RGB" if model.color_mode == "RGB" else "L"
+        size = (int(model.image_size[0]), int(model.image_size[1]))
         for entry in entries:
             try:
-                arrays.append(
-                    decode_image(entry.read_bytes(), mode=mode, size=tuple(model.image_size))
-                )
+                arrays.append(decode_image(entry.read_bytes(), mode=mode, size=size))
                 names.append(entry.name)
             except (ImageReadError, OSError) as exc:
                 err_console.print(f"skipped {entry.name}: {getattr(exc, 'reason', exc)}")

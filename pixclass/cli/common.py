@@ -57,7 +57,7 @@ def user_errors() -> Iterator[None]:
 
 @contextlib.contextmanager
 def progress_bars(enabled: bool = True) -> Iterator[ProgressCallback]:
-    """A rich progress display; yields a ``progress(stage, done, total)`` callback for the library."""
+    """Rich progress bars; yields the ``progress(stage, done, total)`` callback for the library."""
     if not enabled:
         yield lambda stage, done, total: None
         return

@@ -168,6 +168,6 @@ def log_to_stderr(verbose: bool) -> None:
         datefmt="%H:%M:%S",
     )
     if not verbose:
-        for name in ("huey", "alembic", "apprise", "numba"):
+        for name in ("huey", "alembic", "apprise", "numba", "faiss"):
             logging.getLogger(name).setLevel(logging.WARNING)
         logging.getLogger("huey.consumer").setLevel(logging.INFO)  # start and shutdown lines

@@ -115,7 +115,7 @@ class Model:
             features=payload["features"],
             feature_params=payload["feature_params"],
             color_mode=payload["color_mode"],
-            image_size=tuple(payload["image_size"]),  # type: ignore[arg-type]
+            image_size=(int(payload["image_size"][0]), int(payload["image_size"][1])),
             clusterer=payload["clusterer"],
             class_names=payload.get("class_names", {}),
         )

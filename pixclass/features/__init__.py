@@ -63,7 +63,8 @@ def get_extractor(name: str, **params: Any) -> FeatureExtractor:
         plugins = _plugin_entry_points()
         if name not in plugins:
             raise InputError(
-                f"unknown feature extractor {name!r}; available: {', '.join(available_extractors())}"
+                f"unknown feature extractor {name!r}; "
+                f"available: {', '.join(available_extractors())}"
             )
         factory = plugins[name].load()
     return factory(**params)

@@ -33,7 +33,9 @@ class HogFeatures:
         pixels_per_cell: int = 4,
         cells_per_block: int = 2,
     ) -> None:
-        self.image_size = tuple(image_size) if image_size else None
+        self.image_size: tuple[int, int] | None = (
+            (int(image_size[0]), int(image_size[1])) if image_size else None
+        )
         self.orientations = orientations
         self.pixels_per_cell = pixels_per_cell
         self.cells_per_block = cells_per_block

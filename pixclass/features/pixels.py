@@ -27,7 +27,9 @@ class PixelFeatures:
         self, *, color_mode: ColorMode | None = None, image_size: tuple[int, int] | None = None
     ) -> None:
         self.color_mode = color_mode
-        self.image_size = tuple(image_size) if image_size else None
+        self.image_size: tuple[int, int] | None = (
+            (int(image_size[0]), int(image_size[1])) if image_size else None
+        )
 
     def get_params(self) -> dict[str, Any]:
         return {"color_mode": self.color_mode, "image_size": self.image_size}

@@ -61,7 +61,6 @@ class JobQueue:
         self.huey.revoke_by_id(task_id)
 
 
-@lru_cache(maxsize=8)
 def job_queue(settings: Settings) -> JobQueue:
     """The queue ``settings.queue_url`` names (one instance per settings, reused).
 
@@ -72,6 +71,20 @@ def job_queue(settings: Settings) -> JobQueue:
     MissingExtraError
         The Redis or PostgreSQL client library is not installed.
     """
+    try:
+        hash(settings)
+    except TypeError:  # settings that cannot be hashed get a queue of their own
+        return _new_queue(settings)
+    return _cached_queue(settings)
+
+
+@lru_cache(maxsize=8)
+def _cached_queue(settings: Settings) -> JobQueue:
+    # Reused, so that submitting jobs does not open a connection to the queue each time.
+    return _new_queue(settings)
+
+
+def _new_queue(settings: Settings) -> JobQueue:
     url = (settings.queue_url or "sqlite").strip()
     huey, description = _make_huey(settings, url)
 
@@ -136,18 +149,4 @@ def _require(module: str, extra: str, purpose: str) -> None:
         raise MissingExtraError(module, extra, purpose)
 
 
-def describe_queue(settings: Settings) -> str:
-    """Where the jobs of ``settings`` are queued, in words."""
-    return job_queue(settings).description
-
-
-def queue_kind(settings: Settings) -> str:
-    """``sqlite``, ``redis``, ``postgresql`` or ``immediate``."""
-    url = (settings.queue_url or "sqlite").strip()
-    if url in ("sqlite", "immediate"):
-        return url
-    scheme = urlsplit(url).scheme.lower()
-    return "postgresql" if scheme.startswith("postgres") else "redis"
-
-
-__all__ = ["JobQueue", "describe_queue", "job_queue", "queue_kind"]
+__all__ = ["JobQueue", "job_queue"]

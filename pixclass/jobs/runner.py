@@ -98,7 +98,12 @@ def execute_job(settings: Settings, job_id: int) -> None:
             log.exception("job %s: cannot start it", job_id)
             return
         if job is None:
-            log.info("job %s is not queued any more (cancelled?); skipped", job_id)
+            log.warning(
+                "job %s is not queued in %s (cancelled, or submitted with another "
+                "database_url than this worker's); skipped",
+                job_id,
+                store.url,
+            )
             return
         _run(settings, store, job)
 

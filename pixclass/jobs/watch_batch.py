@@ -122,16 +122,15 @@ def _maybe_cluster(watcher: InboxWatcher) -> None:
 def _log(watcher: InboxWatcher, report: BatchReport) -> None:
     for name, reason in report.skipped:
         log.warning("%s: skipped %s: %s", watcher.collection, name, reason)
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items(), key=lambda kv: -kv[1]))
-    log.info(
-        "%s: %d file(s): %d classified%s, %d waiting for a first run, %d skipped",
-        watcher.collection,
-        report.files,
-        report.classified,
-        f" ({counts})" if counts else "",
-        report.waiting,
-        len(report.skipped),
-    )
+    ordered = sorted(report.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    parts = [f"{report.classified} classified"]
+    if ordered:
+        parts[0] += " (" + ", ".join(f"{name} {n}" for name, n in ordered) + ")"
+    if report.waiting:
+        parts.append(f"{report.waiting} waiting for a first run")
+    if report.skipped:
+        parts.append(f"{len(report.skipped)} skipped")
+    log.info("%s: %d file(s): %s", watcher.collection, report.files, ", ".join(parts))
 
 
 def _notify(watcher: InboxWatcher, report: BatchReport) -> None:

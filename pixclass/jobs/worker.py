@@ -9,7 +9,9 @@ marked failed ("worker stopped"), as is its run.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
+from typing import Any
 
 from huey.consumer import Consumer
 
@@ -32,6 +34,11 @@ class _Consumer(Consumer):
     def _set_signal_handlers(self) -> None:
         if threading.current_thread() is threading.main_thread():
             super()._set_signal_handlers()
+
+    def _handle_signal(self, signum: int, frame: Any) -> None:
+        if signum == signal.SIGINT and self._signum is None:
+            log.info("stopping: the running job may finish; Ctrl-C again stops it now")
+        super()._handle_signal(signum, frame)
 
 
 def run_worker(

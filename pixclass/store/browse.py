@@ -13,11 +13,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pixclass.errors import NotFoundError
-from pixclass.store.collections import CollectionInfo, get_collection
+from pixclass.store.collections import CollectionInfo, get_collection, list_collections
 from pixclass.store.db import Store
+from pixclass.store.images import (
+    ImageRecord,
+    _record,
+    _record_query,
+    get_image,
+    read_image_bytes,
+)
 from pixclass.store.results import display_name
-from pixclass.store.runs import RunInfo, latest_done_run, run_row
+from pixclass.store.runs import RunInfo, get_run, latest_done_run, run_row
 from pixclass.store.schema import Assignment, Cluster, Collection, Image, Run
+from pixclass.store.thumbnails import mime_type
 
 
 @dataclass(frozen=True)
@@ -308,17 +316,12 @@ def run_image_ids(store: Store, run_id: int, limit: int | None = None) -> list[i
 
 def collections_overview(store: Store) -> list[tuple[CollectionInfo, RunSummary | None]]:
     """Every collection with its newest run (or None)."""
-    from pixclass.store.collections import list_collections
-
     newest = latest_runs(store)
     return [(info, newest.get(info.id)) for info in list_collections(store)]
 
 
 def original_image(store: Store, image_id: int) -> tuple[bytes, str]:
     """The bytes of an image as ingested, and their MIME type."""
-    from pixclass.store.images import get_image, read_image_bytes
-    from pixclass.store.thumbnails import mime_type
-
     record = get_image(store, image_id)
     return read_image_bytes(store, image_id), mime_type(record.format)
 
@@ -333,8 +336,6 @@ class Nav:
 
 def nav(store: Store, *, collection_id: int | None = None, run_id: int | None = None) -> Nav:
     """The collection and run of a page, from a run id or a collection id."""
-    from pixclass.store.runs import get_run
-
     if run_id is not None:
         run = get_run(store, run_id)
         return Nav(get_collection(store, run.collection), run)
@@ -343,3 +344,18 @@ def nav(store: Store, *, collection_id: int | None = None, run_id: int | None = 
     collection = collection_by_id(store, collection_id)
     latest = latest_done_run_id(store, collection_id)
     return Nav(collection, get_run(store, latest) if latest is not None else None)
+
+
+def images_page(
+    store: Store, collection_id: int, *, offset: int = 0, limit: int = 100
+) -> list[ImageRecord]:
+    """One page of a collection's images, in the order they were added."""
+    with store.session() as session:
+        rows = session.execute(
+            _record_query()
+            .where(Image.collection_id == collection_id)
+            .order_by(Image.id)
+            .offset(max(0, offset))
+            .limit(max(0, limit))
+        )
+        return [_record(image, sha, name) for image, sha, name in rows]

@@ -13,7 +13,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -111,5 +112,13 @@ def _include_routers(app: FastAPI) -> None:
         export,
         notifications,
     ):
+        _name_operations(module.api)
         app.include_router(module.pages, dependencies=protected)
         app.include_router(module.api, prefix="/api", dependencies=protected)
+
+
+def _name_operations(router: APIRouter) -> None:
+    """Let /docs say "Rename" rather than the function's name ("Rename Api")."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and not route.summary:
+            route.summary = route.name.removesuffix("_api").replace("_", " ").capitalize()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 # Classifying is for a few images at a time; more belong in an upload and a run.
 MAX_CLASSIFY_FILES = 1000
+ZIP_REFUSED = "a .zip cannot be classified here; add it on the Upload page"
 
 
 def classify_target(
@@ -48,7 +49,11 @@ async def classify_upload(
     with upload_folder(ctx.settings) as folder:
         received = await receive_upload(request, folder, limits)
         images = received.images()
-        if not images and not received.rejected:
+        refused = [
+            *received.rejected,
+            *(SkippedImage(name, ZIP_REFUSED) for name in received.zips_named()),
+        ]
+        if not images and not refused:
             raise InputError("choose one or more image files to classify")
         if len(images) > MAX_CLASSIFY_FILES:
             raise InputError(
@@ -56,16 +61,10 @@ async def classify_upload(
                 "on the Upload page and start a run"
             )
         files = [(name, (folder / name).read_bytes()) for name in images]
-    results = await run_in_threadpool(
-        classify_files, ctx.store, ctx.spaces, collection.name, chosen, files
-    )
-    zips = [
-        SkippedImage(name, "a .zip cannot be classified here; add it on the Upload page")
-        for name in received.files
-        if name.lower().endswith(".zip")
-    ]
-    rejected = [
-        Classified(s.path, None, False, None, None, 0.0, False, s.reason)
-        for s in [*received.rejected, *zips]
-    ]
-    return results + rejected, chosen
+    results = []
+    if files:
+        results = await run_in_threadpool(
+            classify_files, ctx.store, ctx.spaces, collection.name, chosen, files
+        )
+    skipped = [Classified(s.path, None, False, None, None, 0.0, False, s.reason) for s in refused]
+    return results + skipped, chosen

@@ -193,6 +193,18 @@ class SelectionExport(BaseModel):
     format: Literal["csv", "zip"] = "csv"
 
 
+class ImageRecordOut(BaseModel):
+    id: int
+    file_name: str
+    sha256: str
+    width: int
+    height: int
+    format: str
+    size_bytes: int
+    added_at: datetime
+    known_label: str | None
+
+
 class ImageOut(BaseModel):
     id: int
     collection: str

@@ -60,8 +60,11 @@ class ReceivedUpload:
     rejected: list[SkippedImage] = field(default_factory=list)
     total_bytes: int = 0
 
+    def zips_named(self) -> list[str]:
+        return [name for name in self.files if name.lower().endswith(".zip")]
+
     def zips(self) -> list[Path]:
-        return [self.folder / name for name in self.files if name.lower().endswith(".zip")]
+        return [self.folder / name for name in self.zips_named()]
 
     def images(self) -> list[str]:
         return [name for name in self.files if not name.lower().endswith(".zip")]

@@ -114,7 +114,8 @@ def test_add_files_matches_ingest(store: Store) -> None:
     create_collection(store, "few")
     images, _ = mnist_arrays(2)
     first, second = png_bytes(images[0]), png_bytes(images[1])
-    added = add_files(store, "few", [("a.png", first), ("b.png", b"not an image"), ("c.png", first)])
+    files = [("a.png", first), ("b.png", b"not an image"), ("c.png", first)]
+    added = add_files(store, "few", files)
     assert [(a.name, a.new, a.reason is None) for a in added] == [
         ("a.png", True, True),
         ("b.png", False, False),

@@ -6,7 +6,9 @@ from __future__ import annotations
 import shutil
 import warnings
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from web_samples import MNIST_DIR, TOKEN, csrf_of, write_digits
@@ -47,9 +49,9 @@ def data_dir(clustered: Path, tmp_path: Path) -> Path:
     return target
 
 
-def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"app_token": TOKEN, "queue_url": "immediate", **overrides}
-    return Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    base = Settings(data_dir=data_dir, app_token=TOKEN, queue_url="immediate")
+    return replace(base, **overrides)
 
 
 @pytest.fixture
@@ -80,5 +82,5 @@ def browser(anonymous: TestClient) -> TestClient:
     """A client logged in through the login form; ``browser.csrf`` is its session's token."""
     response = anonymous.post("/login", data={"token": TOKEN, "next": "/"})
     assert response.status_code == 200
-    anonymous.csrf = csrf_of(response.text)  # type: ignore[attr-defined]
+    anonymous.csrf = csrf_of(response.text)
     return anonymous

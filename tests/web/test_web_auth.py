@@ -49,12 +49,12 @@ def test_login_sets_a_session_that_needs_csrf_for_writes(browser: TestClient) ->
     assert "CSRF" in forged.json()["detail"]
     form = browser.post("/collections", data={"name": "forged"}, follow_redirects=False)
     assert form.status_code == 403
-    headers = {"X-CSRF-Token": browser.csrf}  # type: ignore[attr-defined]
+    headers = {"X-CSRF-Token": browser.csrf}
     ok = browser.post("/api/collections", json={"name": "real"}, headers=headers)
     assert ok.status_code == 201
     as_field = browser.post(
         "/collections",
-        data={"name": "by-form", "csrf_token": browser.csrf},  # type: ignore[attr-defined]
+        data={"name": "by-form", "csrf_token": browser.csrf},
         follow_redirects=False,
     )
     assert as_field.status_code == 303
@@ -66,7 +66,7 @@ def test_logout_needs_csrf_and_ends_the_session(browser: TestClient) -> None:
     assert browser.post("/logout", follow_redirects=False).status_code == 403
     out = browser.post(
         "/logout",
-        data={"csrf_token": browser.csrf},  # type: ignore[attr-defined]
+        data={"csrf_token": browser.csrf},
         follow_redirects=False,
     )
     assert out.status_code == 303

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from pixclass.store import Store, create_collection, delete_collection
-from pixclass.store.browse import collection_by_id, collections_overview
+from pixclass.store.browse import collection_by_id, collections_overview, images_page
 from pixclass.web.deps import render, store
-from pixclass.web.schemas import CollectionCreate, CollectionOut, CountOut
+from pixclass.web.schemas import CollectionCreate, CollectionOut, CountOut, ImageRecordOut
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["collections"])
@@ -51,6 +51,15 @@ def create_collection_api(body: CollectionCreate, db: Store = Depends(store)) ->
 @api.get("/collections/{collection_id}")
 def get_collection_api(collection_id: int, db: Store = Depends(store)) -> CollectionOut:
     return CollectionOut.of(collection_by_id(db, collection_id))
+
+
+@api.get("/collections/{collection_id}/images")
+def list_images_api(
+    collection_id: int, offset: int = 0, limit: int = 100, db: Store = Depends(store)
+) -> list[ImageRecordOut]:
+    """A page of the collection's images, in the order they were added."""
+    page = images_page(db, collection_id, offset=offset, limit=min(max(limit, 0), 1000))
+    return [ImageRecordOut.model_validate(record, from_attributes=True) for record in page]
 
 
 @api.delete("/collections/{collection_id}")

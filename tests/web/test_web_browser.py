@@ -1,0 +1,213 @@
+"""End to end in a real browser (Debian's chromium driven by Playwright) against `pixclass serve`
+running in a subprocess with its job worker: log in, upload a folder of 200 MNIST digits, run,
+rename, move, merge, look at the map, export the zip. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from web_samples import TOKEN, write_digits
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+N_IMAGES = 200
+RUN_TIMEOUT_MS = 300_000
+
+pytestmark = pytest.mark.browser
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(reason + " (CI is set, so this is a failure)")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`pixclass serve` (with its worker) on a free loopback port; yields the base URL."""
+    _require_chromium()
+    data = tmp_path_factory.mktemp("e2e") / "data"
+    port = _free_port()
+    env = {**os.environ, "PIXCLASS_APP_TOKEN": TOKEN, "PIXCLASS_QUEUE_URL": "sqlite"}
+    log = (data.parent / "serve.log").open("w")
+    command = [sys.executable, "-m", "pixclass", "--data-dir", str(data), "serve"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, process)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"pixclass serve exited with {process.returncode}")
+        try:
+            if httpx.get(base + "/login", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise RuntimeError("pixclass serve did not answer within 60 s")
+
+
+@pytest.fixture(scope="module")
+def page(server: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        viewport = {"width": 1280, "height": 900}
+        context = browser.new_context(viewport=viewport, accept_downloads=True)
+        yield context.new_page()
+        browser.close()
+
+
+def api(server: str) -> httpx.Client:
+    return httpx.Client(base_url=server, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+
+
+def test_review_session(server: str, page: Any, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    folder = tmp_path / "my digits"
+    write_digits(folder, N_IMAGES)
+
+    # Log in, create a collection, upload a folder.
+    page.goto(server + "/")
+    assert "/login" in page.url
+    page.fill("input[name=token]", TOKEN)
+    page.click("button.primary")
+    page.fill("input[name=name]", "e2e digits")
+    page.click("text=Create")
+    page.wait_for_url("**/upload")
+    page.set_input_files("input[webkitdirectory]", str(folder))
+    page.click("#upload-form button.primary")
+    page.wait_for_selector("#upload-result", timeout=120_000)
+    assert f"{N_IMAGES} new images" in page.inner_text("#upload-result")
+
+    # Start a run; the job card polls its progress until the worker is done.
+    page.click("text=Cluster the collection")
+    page.fill("input[name=k]", "8")
+    page.click("text=Start clustering")
+    page.wait_for_selector(".job", timeout=30_000)
+    page.wait_for_selector("text=Open the classes", timeout=RUN_TIMEOUT_MS)
+    page.click("text=Open the classes")
+    page.wait_for_selector(".class-card")
+    run_id = int(page.url.split("/runs/")[1].split("/")[0])
+    assert page.locator(".class-card").count() == 8
+    _wait_for_images(page)
+    page.screenshot(path=str(ARTIFACTS / "gallery.png"), full_page=True)
+
+    # Rename the largest class.
+    first = page.locator(".class-card").first
+    first.locator("input[name=name]").fill("big class")
+    first.locator("button", has_text="Save").click()
+    page.wait_for_selector(".class-name:text-is('big class')")
+
+    # Move one image out of it, from its class page.
+    page.click(".class-name:text-is('big class')")
+    page.wait_for_selector(".thumb")
+    moved_id = int(page.locator(".thumb input").first.get_attribute("value"))
+    page.locator(".thumb").first.click()
+    assert page.inner_text("[data-selected-count]") == "1"
+    target = page.locator("select[name=to] option").first.get_attribute("value")
+    page.select_option("select[name=to]", target)
+    page.click("button:text-is('Move')")
+    page.wait_for_selector(".flash.ok")
+    assert page.locator(f"#img-{moved_id}").count() == 0
+    _wait_for_images(page)
+    page.screenshot(path=str(ARTIFACTS / "class.png"))
+
+    # Merge the two smallest classes.
+    page.goto(f"{server}/runs/{run_id}/classes")
+    cards = page.locator(".class-card")
+    small = [cards.nth(6), cards.nth(7)]
+    into = small[0].locator("input[name=classes]").get_attribute("value")
+    for card in small:
+        card.locator("input[name=classes]").check()
+    page.select_option("select[name=into]", into)
+    page.click("button:text-is('Merge')")
+    page.wait_for_function("document.querySelectorAll('.class-card').length === 7")
+
+    # The map: every image as a point; select a region with the box tool.
+    page.goto(f"{server}/runs/{run_id}/map")
+    page.wait_for_selector(f"text={N_IMAGES} images")
+    page.click("text=Box select")
+    box = page.locator("#map-canvas").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.7, steps=8)
+    page.mouse.up()
+    page.screenshot(path=str(ARTIFACTS / "map.png"))
+
+    # The corrections are stored as a person's decisions.
+    with api(server) as client:
+        info = client.get(f"/api/images/{moved_id}", params={"similar": 0}).json()
+        assert info["image_class"]["set_by_person"] is True
+        assert str(info["image_class"]["cluster"]) == target
+        classes = client.get(f"/api/runs/{run_id}/classes").json()
+    shown = {c["display_name"]: c["size"] for c in classes if c["size"] > 0}
+    assert "big class" in shown and len(shown) == 7 and sum(shown.values()) == N_IMAGES
+
+    # Export the zip: one folder per class, every image once.
+    page.goto(f"{server}/collections/{_collection_id(server)}/export")
+    with page.expect_download() as download:
+        page.click("button[value=zip]")
+    data = Path(download.value.path()).read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+    assert len(names) == N_IMAGES
+    folders = {name.split("/")[0] for name in names}
+    assert folders == set(shown)
+    counts = {f: sum(n.startswith(f + "/") for n in names) for f in folders}
+    assert counts == shown
+
+
+def _wait_for_images(page: Any) -> None:
+    """Until every image in view has loaded (screenshots of half-loaded grids mislead)."""
+    page.wait_for_function(
+        """() => Array.from(document.images).every(img => {
+            const r = img.getBoundingClientRect();
+            return img.complete || r.top > window.innerHeight;
+        })""",
+        timeout=30_000,
+    )
+
+
+def _collection_id(server: str) -> int:
+    with api(server) as client:
+        found = [c for c in client.get("/api/collections").json() if c["name"] == "e2e digits"]
+    return int(found[0]["id"])
