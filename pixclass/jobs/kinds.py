@@ -15,10 +15,10 @@ from pixclass.jobs.runner import JobContext, JobKind, StagePlan
 from pixclass.notify import Event, SendResult
 from pixclass.progress import Cancelled
 from pixclass.store import get_run, ingest, run_collection_clustering
-from pixclass.store.classify import ClassifyReport, classify_images
+from pixclass.store.classify import UNKNOWN, ClassifyReport, classify_images
 from pixclass.store.ingest import IngestReport
 from pixclass.store.jobs import JobInfo, update_job_result
-from pixclass.store.reports import run_summary
+from pixclass.store.reports import RunSummary, run_summary
 
 log = logging.getLogger(__name__)
 
@@ -75,27 +75,35 @@ def run_cluster(ctx: JobContext) -> dict[str, Any]:
     except Exception as exc:
         if "id" in run:
             error = get_run(store, run["id"]).error or str(exc)
-            failed = messages.run_failed(ctx.settings, job.collection, run["id"], error)
-            _send(ctx, failed, run["id"])
+            _send(
+                ctx, messages.run_failed(ctx.settings, job.collection, run["id"], error), run["id"]
+            )
         raise
     ctx.progress.cancellable = False  # the run is stored: from here on there is no going back
     ctx.progress("notify", 0, 1)
     summary = run_summary(store, run_id)
-    sends = _send(ctx, messages.run_finished(ctx.settings, store, summary), run_id)
-    percent = review_percent(store, job.collection, params.get("review_percent"))
-    if review_needed(summary.n_low_confidence, summary.n_images, percent):
-        event = messages.review(ctx.settings, job.collection, run_id, summary.n_low_confidence)
-        sends += _send(ctx, event, run_id)
+    sends = notify_run_finished(ctx, summary)
     ctx.progress("notify", 1, 1)
     return {
         "run_id": run_id,
-        "n_clusters": sum(1 for name, _ in summary.classes if name != "unknown"),
+        "n_clusters": sum(1 for name, _ in summary.classes if name != UNKNOWN),
         "n_images": summary.n_images,
         "n_low_confidence": summary.n_low_confidence,
-        "classes": dict(summary.classes),
+        "classes": [[name, size] for name, size in summary.classes],
         "metrics": summary.metrics,
         "notifications": send_counts(sends),
     }
+
+
+def notify_run_finished(ctx: JobContext, summary: RunSummary) -> list[SendResult]:
+    """Run finished, and review needed when too many of its images are uncertain."""
+    sends = _send(ctx, messages.run_finished(ctx.settings, ctx.store, summary), summary.run_id)
+    percent = review_percent(ctx.store, ctx.job.collection, ctx.job.params.get("review_percent"))
+    if review_needed(summary.n_low_confidence, summary.n_images, percent):
+        count = summary.n_low_confidence
+        event = messages.review(ctx.settings, ctx.job.collection, summary.run_id, count)
+        sends += _send(ctx, event, summary.run_id)
+    return sends
 
 
 def run_ingest(ctx: JobContext) -> dict[str, Any]:

@@ -50,6 +50,8 @@ INTERVAL_SECONDS = 1.0
 SETTLE_SECONDS = 1.0
 MAX_WAIT_SECONDS = 10.0
 MAX_BATCH = 5000
+# After an error (the database away for a moment), wait at least this long before trying again.
+RETRY_SECONDS = 10.0
 # With ``once``: how long past settle + max_wait to wait for files that keep changing.
 ONCE_GRACE = 60.0
 # Names that programs give files while they write them, before renaming them into place.
@@ -217,7 +219,14 @@ class InboxWatcher:
         stop = stop or threading.Event()
         started = time.monotonic()
         while not stop.is_set():
-            report = self.poll()
+            try:
+                report = self.poll()
+            except Exception:  # the database away for a moment, a model that will not load...
+                if once:
+                    raise
+                log.exception("%s: could not handle the inbox; trying again", self.collection)
+                stop.wait(max(self.interval, RETRY_SECONDS))
+                continue
             if report is not None and on_batch is not None:
                 on_batch(report)
             if once and report is None and not self.pending():
