@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pixclass.errors import NotFoundError
-from pixclass.store.collections import CollectionInfo, get_collection, list_collections
+from pixclass.store.collections import CollectionInfo, list_collections
 from pixclass.store.db import Store
 from pixclass.store.images import (
     ImageRecord,
@@ -73,12 +73,25 @@ class MapPoints:
 
 
 def collection_by_id(store: Store, collection_id: int) -> CollectionInfo:
-    """One collection by id; ``NotFoundError`` when there is none."""
+    """One collection by id with its counts; ``NotFoundError`` when there is none."""
     with store.session() as session:
-        name = session.scalar(select(Collection.name).where(Collection.id == collection_id))
-    if name is None:
-        raise NotFoundError(f"no collection with id {collection_id}")
-    return get_collection(store, name)
+        collection = session.get(Collection, collection_id)
+        if collection is None:
+            raise NotFoundError(f"no collection with id {collection_id}")
+        n_images = session.scalar(
+            select(func.count()).select_from(Image).where(Image.collection_id == collection_id)
+        )
+        n_runs = session.scalar(
+            select(func.count()).select_from(Run).where(Run.collection_id == collection_id)
+        )
+        return CollectionInfo(
+            id=collection.id,
+            name=collection.name,
+            created_at=collection.created_at,
+            settings=dict(collection.settings or {}),
+            n_images=int(n_images or 0),
+            n_runs=int(n_runs or 0),
+        )
 
 
 def latest_runs(store: Store) -> dict[int, RunSummary]:
@@ -120,7 +133,8 @@ def class_cards(store: Store, run_id: int, *, samples: int = 6) -> list[ClassCar
     with store.session() as session:
         run_row(session, run_id)
         clusters = list(session.scalars(select(Cluster).where(Cluster.run_id == run_id)))
-        picked = _top_images(session, run_id, samples)
+        shown = [c.index for c in clusters if c.size > 0]
+        picked = _top_images(session, run_id, shown, samples)
     cards = [
         ClassCard(
             index=c.index,
@@ -134,28 +148,21 @@ def class_cards(store: Store, run_id: int, *, samples: int = 6) -> list[ClassCar
     return sorted(cards, key=lambda card: (-card.size, card.index))
 
 
-def _top_images(session: Session, run_id: int, per_class: int) -> dict[int, list[int]]:
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=Assignment.cluster,
-            order_by=(Assignment.confidence.desc(), Assignment.image_id),
+def _top_images(session: Session, run_id: int, indices: list[int], n: int) -> dict[int, list[int]]:
+    """The ``n`` most confident images of each class: one short index scan per class
+    (``ix_assignments_class``), where a window over the run would sort all of it."""
+    if n <= 0:
+        return {}
+    picked = {}
+    for index in indices:
+        picked[index] = list(
+            session.scalars(
+                select(Assignment.image_id)
+                .where(Assignment.run_id == run_id, Assignment.cluster == index)
+                .order_by(Assignment.confidence.desc(), Assignment.image_id.desc())
+                .limit(n)
+            )
         )
-        .label("rank")
-    )
-    ranked = (
-        select(Assignment.cluster, Assignment.image_id, rank)
-        .where(Assignment.run_id == run_id, Assignment.cluster.is_not(None))
-        .subquery()
-    )
-    rows = session.execute(
-        select(ranked.c.cluster, ranked.c.image_id)
-        .where(ranked.c.rank <= per_class)
-        .order_by(ranked.c.cluster, ranked.c.rank)
-    )
-    picked: dict[int, list[int]] = {}
-    for cluster, image_id in rows:
-        picked.setdefault(cluster, []).append(image_id)
     return picked
 
 
@@ -182,7 +189,7 @@ def class_images(
         rows = session.execute(
             select(Assignment.image_id, Assignment.confidence, Assignment.set_by_person)
             .where(Assignment.run_id == run_id, Assignment.cluster == index)
-            .order_by(Assignment.confidence.desc(), Assignment.image_id)
+            .order_by(Assignment.confidence.desc(), Assignment.image_id.desc())
             .offset(max(0, offset))
             .limit(max(0, limit))
         )
@@ -283,11 +290,17 @@ def map_points(store: Store, run_id: int) -> MapPoints:
     """Every image of a run that has a map position, with its class (-1: noise or none)."""
     with store.session() as session:
         run_row(session, run_id)
-        rows = session.execute(
-            select(Assignment.image_id, Assignment.x, Assignment.y, Assignment.cluster)
-            .where(Assignment.run_id == run_id, Assignment.x.is_not(None))
-            .order_by(Assignment.image_id)
-        ).all()
+        # Through the connection, not the ORM session: for 70,000 rows the ORM's result
+        # machinery costs more than the query (200 ms against 130 ms).
+        rows = (
+            session.connection()
+            .execute(
+                select(Assignment.image_id, Assignment.x, Assignment.y, Assignment.cluster)
+                .where(Assignment.run_id == run_id, Assignment.x.is_not(None))
+                .order_by(Assignment.image_id)
+            )
+            .all()
+        )
     if not rows:
         empty = np.zeros(0, np.float32)
         return MapPoints(np.zeros(0, np.int64), empty, empty, np.zeros(0, np.int32))
@@ -338,7 +351,7 @@ def nav(store: Store, *, collection_id: int | None = None, run_id: int | None = 
     """The collection and run of a page, from a run id or a collection id."""
     if run_id is not None:
         run = get_run(store, run_id)
-        return Nav(get_collection(store, run.collection), run)
+        return Nav(collection_by_id(store, run_collection_id(store, run_id)), run)
     if collection_id is None:
         raise ValueError("nav needs a collection id or a run id")
     collection = collection_by_id(store, collection_id)

@@ -265,6 +265,9 @@ class Assignment(Base):
         ),
         # Deleting images checks this table by image; without the index each check is a scan.
         Index("ix_assignments_image_id", "image_id"),
+        # Browsing (migration 0003): a class's images by confidence, and the review queue.
+        Index("ix_assignments_class", "run_id", "cluster", "confidence", "image_id"),
+        Index("ix_assignments_review", "run_id", "set_by_person", "confidence", "image_id"),
     )
 
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
