@@ -137,12 +137,15 @@ def measure_pages(client: httpx.Client, run_id: int) -> None:
 
 
 def measure_classify(client: httpx.Client, collection_id: int, digits: np.ndarray) -> None:
-    rng = random.Random(1)
+    rng = random.Random(time.time_ns())  # new images on every run of the benchmark
     url = f"/api/collections/{collection_id}/classify"
 
     def classify() -> httpx.Response:
         files = {"files": ("new.png", new_png(rng, digits), "image/png")}
-        return client.post(url, files=files)
+        response = client.post(url, files=files)
+        if response.status_code == 200 and not response.json()[0]["new"]:
+            raise SystemExit("the image to classify was not new; the figure would not count")
+        return response
 
     started = time.perf_counter()
     first = classify()
@@ -167,7 +170,7 @@ def concurrent_load(base: str, run_id: int, digits: np.ndarray, seconds: float) 
     latencies: list[float] = []
 
     def client_loop(seed: int) -> None:
-        rng = random.Random(seed)
+        rng = random.Random(f"{seed}-{time.time_ns()}")  # new images on every run
         with httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120
         ) as client:

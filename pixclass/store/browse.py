@@ -159,7 +159,7 @@ def _top_images(session: Session, run_id: int, indices: list[int], n: int) -> di
             session.scalars(
                 select(Assignment.image_id)
                 .where(Assignment.run_id == run_id, Assignment.cluster == index)
-                .order_by(Assignment.confidence.desc(), Assignment.image_id.desc())
+                .order_by(Assignment.confidence.desc(), Assignment.image_id)
                 .limit(n)
             )
         )
@@ -189,7 +189,7 @@ def class_images(
         rows = session.execute(
             select(Assignment.image_id, Assignment.confidence, Assignment.set_by_person)
             .where(Assignment.run_id == run_id, Assignment.cluster == index)
-            .order_by(Assignment.confidence.desc(), Assignment.image_id.desc())
+            .order_by(Assignment.confidence.desc(), Assignment.image_id)
             .offset(max(0, offset))
             .limit(max(0, limit))
         )

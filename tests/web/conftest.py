@@ -6,12 +6,10 @@ from __future__ import annotations
 import shutil
 import warnings
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
-from web_samples import MNIST_DIR, TOKEN, csrf_of, write_digits
+from web_samples import MNIST_DIR, N_DIGITS, TOKEN, csrf_of, make_settings, write_digits
 
 from pixclass.config import Settings
 from pixclass.store import ingest, open_store, run_collection_clustering
@@ -19,8 +17,6 @@ from pixclass.store import ingest, open_store, run_collection_clustering
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Starlette's note that its TestClient wants httpx2
     from fastapi.testclient import TestClient
-
-N_DIGITS = 200
 
 
 @pytest.fixture(scope="session")
@@ -47,11 +43,6 @@ def data_dir(clustered: Path, tmp_path: Path) -> Path:
     target = tmp_path / "data"
     shutil.copytree(clustered, target)
     return target
-
-
-def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    base = Settings(data_dir=data_dir, app_token=TOKEN, queue_url="immediate")
-    return replace(base, **overrides)
 
 
 @pytest.fixture

@@ -90,8 +90,9 @@ def page(server: str) -> Iterator[Any]:
             executable_path=str(CHROMIUM),
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        viewport = {"width": 1280, "height": 900}
-        context = browser.new_context(viewport=viewport, accept_downloads=True)
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, accept_downloads=True
+        )
         yield context.new_page()
         browser.close()
 

@@ -5,38 +5,38 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import Any
 
-from conftest import N_DIGITS
 from fastapi.testclient import TestClient
-from web_samples import mnist_arrays, png_bytes
+from web_samples import N_DIGITS, mnist_arrays, png_bytes
 
 from pixclass.config import Settings
 from pixclass.web import create_app
 from pixclass.web.mapdata import read_map_binary
 
 
-def classes(api: TestClient, run_id: int = 1) -> dict[int, dict[str, object]]:
+def classes(api: TestClient, run_id: int = 1) -> dict[int, dict[str, Any]]:
     response = api.get(f"/api/runs/{run_id}/classes")
     assert response.status_code == 200
     return {c["index"]: c for c in response.json()}
 
 
 def sizes(api: TestClient) -> dict[int, int]:
-    return {index: int(c["size"]) for index, c in classes(api).items()}  # type: ignore[call-overload]
+    return {index: int(c["size"]) for index, c in classes(api).items()}
 
 
-def members(api: TestClient, index: int) -> list[dict[str, object]]:
+def members(api: TestClient, index: int) -> list[dict[str, Any]]:
     page = api.get(f"/api/runs/1/classes/{index}/images", params={"limit": 1000})
     assert page.status_code == 200
-    items: list[dict[str, object]] = page.json()
+    items: list[dict[str, Any]] = page.json()
     return items
 
 
 def test_gallery(api: TestClient, browser: TestClient) -> None:
     found = classes(api)
     assert len(found) == 8 and sum(sizes(api).values()) == N_DIGITS
-    biggest = max(found.values(), key=lambda c: c["size"])  # type: ignore[arg-type,return-value]
-    assert 1 <= len(biggest["sample_ids"]) <= 6  # type: ignore[arg-type]
+    biggest = max(found.values(), key=lambda c: c["size"])
+    assert 1 <= len(biggest["sample_ids"]) <= 6
     page = browser.get("/runs/1/classes")
     assert page.status_code == 200
     assert page.text.count('class="class-card"') == 8
@@ -63,7 +63,7 @@ def test_rename_survives_a_reload_and_names_the_export(api: TestClient, settings
 
 
 def test_move_selected_images(api: TestClient, settings: Settings) -> None:
-    chosen = [int(item["image_id"]) for item in members(api, 0)[:3]]  # type: ignore[call-overload]
+    chosen = [int(item["image_id"]) for item in members(api, 0)[:3]]
     before = sizes(api)
     moved = api.post("/api/runs/1/move", json={"image_ids": chosen, "to": 5})
     assert moved.status_code == 200
@@ -142,7 +142,7 @@ def test_map_data(api: TestClient, browser: TestClient) -> None:
 
 
 def test_image_page_and_similar_images(api: TestClient, browser: TestClient) -> None:
-    image_id = int(members(api, 0)[0]["image_id"])  # type: ignore[call-overload]
+    image_id = int(members(api, 0)[0]["image_id"])
     info = api.get(f"/api/images/{image_id}", params={"similar": 6}).json()
     assert info["image_class"]["cluster"] == 0 and info["run_id"] == 1
     similar = info["similar"]

@@ -7,9 +7,8 @@ import io
 import zipfile
 from pathlib import Path
 
-from conftest import make_settings
 from fastapi.testclient import TestClient
-from web_samples import TOKEN, mnist_arrays, png_bytes
+from web_samples import TOKEN, make_settings, mnist_arrays, png_bytes
 
 from pixclass.web import create_app
 from pixclass.web.uploads import safe_relative_name

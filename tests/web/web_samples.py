@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from pixclass.config import Settings
 from pixclass.io import read_idx
 
 MNIST_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
 TOKEN = "test-token-5f1c0a9e7d"
+# Digits in the clustered collection every test starts from (see conftest.py).
+N_DIGITS = 200
 
 
 def mnist_arrays(n: int) -> np.ndarray:
@@ -43,3 +48,8 @@ def csrf_of(html: str) -> str:
     found = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
     assert found, "the page carries no CSRF token"
     return found.group(1)
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    base = Settings(data_dir=data_dir, app_token=TOKEN, queue_url="immediate")
+    return replace(base, **overrides)

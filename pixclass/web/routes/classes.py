@@ -3,6 +3,8 @@ and a person's corrections: rename, merge, split, move selected images."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
@@ -10,6 +12,7 @@ from pixclass.store import Store, rename_cluster
 from pixclass.store.browse import class_cards, class_images, get_class, nav
 from pixclass.store.corrections import merge_clusters, move_images
 from pixclass.store.results import ClusterInfo
+from pixclass.web.auth import safe_next
 from pixclass.web.deps import context, render, store
 from pixclass.web.responses import flash, go_to
 from pixclass.web.runspace import split_class
@@ -82,7 +85,8 @@ def rename_page(
     request: Request, run_id: int, index: int, name: str = Form(""), db: Store = Depends(store)
 ) -> Response:
     rename_cluster(db, run_id, index, name)
-    return go_to(request, request.headers.get("HX-Current-URL") or f"/runs/{run_id}/classes")
+    back = urlsplit(request.headers.get("HX-Current-URL", "")).path  # the page it was renamed on
+    return go_to(request, safe_next(back or f"/runs/{run_id}/classes"))
 
 
 @pages.post("/runs/{run_id}/merge")
