@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -67,11 +69,23 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         version=pixclass.__version__,
         description="Discover classes in unlabeled images; review, name and fix them.",
         lifespan=lifespan,
+        docs_url=None,  # served below from local files: Swagger UI's CDN is unreachable offline
     )
     app.state.context = context
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     register_error_handlers(app, templates)
     _include_routers(app)
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="pixclass API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="data:,",
+        )
+
     return app
 
 

@@ -91,3 +91,13 @@ def test_generated_token_is_private_and_stable(tmp_path: Path) -> None:
     assert (again.value, again.created) == (first.value, False)
     configured = resolve_app_token(Settings(data_dir=tmp_path / "data", app_token="mine"))
     assert (configured.value, configured.path) == ("mine", None)
+
+
+def test_api_docs_render_offline_from_local_files(anonymous) -> None:
+    page = anonymous.get("/docs")
+    assert page.status_code == 200
+    assert "/static/swagger/swagger-ui-bundle.js" in page.text
+    assert "cdn.jsdelivr" not in page.text
+    assert anonymous.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
+    spec = anonymous.get("/openapi.json").json()
+    assert any(path.startswith("/api/") for path in spec["paths"])
