@@ -12,6 +12,7 @@ import importlib.util
 import os
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -151,15 +152,27 @@ class MobileNetV2Features:
         if n == 0:
             return out
         self.load()
-        assert self._embed is not None
+        embed = self._embed
+        assert embed is not None
+
+        def embed_batch(start: int) -> np.ndarray:
+            batch = images[start : start + self.batch_size]
+            return embed(_preprocess(as_mode(batch, "RGB"), self.image_size))
+
         tell = report(progress)
         tell("embed", 0, n)
-        with _torch_threads(self._threads()):
-            for start in range(0, n, self.batch_size):
-                stop = min(start + self.batch_size, n)
-                batch = _preprocess(as_mode(images[start:stop], "RGB"), self.image_size)
-                out[start:stop] = self._embed(batch)
-                tell("embed", stop, n)
+        starts = range(0, n, self.batch_size)
+        # ONNX Runtime: one single-threaded run per core, each on its own batch (it releases the
+        # GIL), which beats two threads sharing each op when the cores are busy with other work.
+        # torch: one batch at a time, its ops spread over the cores by oneDNN.
+        workers = self._threads() if self.backend_ == "onnx" else 1
+        with (
+            _torch_threads(1 if workers > 1 else self._threads()),
+            ThreadPoolExecutor(workers) as pool,
+        ):
+            for start, rows in zip(starts, pool.map(embed_batch, starts), strict=True):
+                out[start : start + len(rows)] = rows
+                tell("embed", start + len(rows), n)
         return out
 
     def _threads(self) -> int:
@@ -176,7 +189,7 @@ class MobileNetV2Features:
                 embedder = load_onnx_embedder(
                     lambda: _build_model(path),
                     image_size=size,
-                    num_threads=self._threads(),
+                    num_threads=1,
                     cache_file=cache_file,
                 )
                 return "onnx", embedder

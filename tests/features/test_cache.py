@@ -164,6 +164,7 @@ def test_one_key_per_image_is_required(images: np.ndarray, tmp_path: Path) -> No
     assert extract_features(CountingExtractor(), images[:0], [], tmp_path).shape[0] == 0
 
 
+@pytest.mark.torch
 def test_mobilenet_rows_come_from_the_cache_the_second_time(
     mobilenet: Any, cifar_photos: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

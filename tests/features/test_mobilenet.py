@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from pixclass.errors import InputError
+from pixclass.errors import InputError, MissingExtraError
 
+pytestmark = pytest.mark.torch
 pytest.importorskip("torch")
 pytest.importorskip("torchvision")
 
@@ -103,3 +105,14 @@ def test_bad_options_and_inputs_are_input_errors(mobilenet: Any, tmp_path: Path)
     not_weights.write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="cannot read the MobileNetV2 weights"):
         MobileNetV2Features(weights=not_weights).load()
+
+
+def test_auto_falls_back_to_torch_without_onnxruntime(
+    mobilenet: Any, monkeypatch: pytest.MonkeyPatch, cifar_photos: Any
+) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    extractor = MobileNetV2Features(onnx_cache_dir=mobilenet.onnx_cache_dir).load()
+    assert extractor.backend_ == "torch"
+    assert extractor.transform(cifar_photos[0][:2]).shape == (2, 1280)
+    with pytest.raises(MissingExtraError, match="onnxruntime"):
+        MobileNetV2Features(backend="onnx").load()

@@ -14,6 +14,7 @@ import pytest
 
 from pixclass.features import available_extractors, get_extractor
 
+pytestmark = pytest.mark.torch
 pytest.importorskip("torch")
 
 PLUGIN_MODULE = '''

@@ -101,6 +101,7 @@ def test_torch_home_defaults_like_torch_hub(
     assert weights.torch_hub_dir() == Path("~/.cache/torch/hub").expanduser()
 
 
+@pytest.mark.torch
 def test_hub_dir_agrees_with_torch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
