@@ -20,7 +20,7 @@ from PIL import Image
 
 from pixclass.features.mobilenet import MobileNetV2Features
 
-DEFAULT_DATA = Path("/work/shared/data/cifar10-train-10k")
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-train-10k"
 
 
 def load_photos(folder: Path, n: int) -> np.ndarray:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-CIFAR_DIR = Path("/work/shared/data/cifar10-train-10k")
+CIFAR_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10-train-10k"
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from PIL import Image
 
 from pixclass.io import read_idx
 
-MNIST_DIR = Path("/work/shared/data/mnist")
+MNIST_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
 
 
 def mnist_arrays(n: int) -> tuple[np.ndarray, np.ndarray]:
