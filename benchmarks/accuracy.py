@@ -26,13 +26,18 @@ SETS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
     "digits": ("digits", [("pixclass", "pixels", "auto"), ("kmeans-pixels", "pixels", "10")]),
     "mnist": (
         str(SHARED / "mnist"),
-        [("pixclass", "pixels", "auto"), ("kmeans-pixels", "pixels", "10")],
+        [
+            ("pixclass", "pixels", "auto"),
+            ("pixclass", "auto", "auto"),
+            ("kmeans-pixels", "pixels", "10"),
+        ],
     ),
     "fashion-mnist": (
         "fashion-mnist",
         [
             ("pixclass", "pixels", "10"),
             ("pixclass", "pixels", "auto"),
+            ("pixclass", "mobilenet_v2", "10"),
             ("kmeans-pixels", "pixels", "10"),
         ],
     ),
@@ -41,6 +46,9 @@ SETS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
         [
             ("pixclass", "pixels", "10"),
             ("pixclass", "pixels", "auto"),
+            ("pixclass", "mobilenet_v2", "10"),
+            ("pixclass", "mobilenet_v2", "auto"),
+            ("pixclass", "auto", "10"),
             ("kmeans-pixels", "pixels", "10"),
         ],
     ),
@@ -63,6 +71,7 @@ def run_one(source: str, method: str, features: str, k: str, seed: int | None) -
             images, features=features, n_clusters=k if k == "auto" else int(k), seed=seed
         )
         labels = result.labels
+        features = str(result.params["features"])
     else:
         from sklearn.cluster import KMeans
 
@@ -72,7 +81,13 @@ def run_one(source: str, method: str, features: str, k: str, seed: int | None) -
     assert images.labels is not None
     scores = evaluate_labels(images.labels, labels)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {**scores, "wall_s": wall, "peak_mb": peak_kb / 1024, "n_images": len(images)}
+    return {
+        **scores,
+        "features": features,
+        "wall_s": wall,
+        "peak_mb": peak_kb / 1024,
+        "n_images": len(images),
+    }
 
 
 def main() -> None:
@@ -104,8 +119,9 @@ def main() -> None:
                 line = f"| {name} | {method} | {features} | {k} | error: {tail[0]} |||||"
             else:
                 r = json.loads(done.stdout.strip().splitlines()[-1])
+                used = features if r["features"] == features else f"{features}: {r['features']}"
                 line = (
-                    f"| {name} ({r['n_images']:,}) | {method} | {features} | {k} | "
+                    f"| {name} ({r['n_images']:,}) | {method} | {used} | {k} | "
                     f"{int(r['n_clusters'])} | {r['acc']:.3f} | {r['nmi']:.3f} | {r['ari']:.3f} | "
                     f"{r['wall_s']:.0f} | {r['peak_mb']:.0f} |"
                 )

@@ -53,7 +53,11 @@ def print_scores(scores: dict[str, float]) -> None:
 @click.option("--collection", help="Cluster the images stored in this collection instead.")
 @click.option("--k", "k", default="auto", show_default=True, help="Number of classes, or 'auto'.")
 @click.option(
-    "--features", default="pixels", show_default=True, help="Feature extractor (pixels, hog, ...)."
+    "--features",
+    default="auto",
+    show_default=True,
+    help="Feature extractor (pixels, hog, mobilenet_v2, ...), or 'auto': the one that separates "
+    "a sample of the images better, pixels or mobilenet_v2.",
 )
 @click.option(
     "--method",
@@ -63,6 +67,13 @@ def print_scores(scores: dict[str, float]) -> None:
     help="Clustering of the embedding.",
 )
 @click.option("--seed", type=int, default=None, help="Seed for repeatable runs (slower: 1 core).")
+@click.option(
+    "--refine/--no-refine",
+    "refine",
+    default=None,
+    help="Self-train a small CNN on the surest assignments and relabel every image. Default: on "
+    "for pixel features when torch is installed.",
+)
 @click.option(
     "--output",
     "-o",
@@ -81,6 +92,7 @@ def cluster(
     features: str,
     method: str,
     seed: int | None,
+    refine: bool | None,
     output: str,
     model_out: str | None,
     quiet: bool,
@@ -113,7 +125,16 @@ def cluster(
                 n_clusters=n_clusters,
                 seed=seed,
                 method=method,
+                refine="auto" if refine is None else refine,
                 progress=progress,
+            )
+        if result.refinement:
+            err_console.print(f"refinement: {_refinement_line(result)}", highlight=False)
+        if result.params.get("features_reason"):
+            err_console.print(
+                f"features: {result.params['features']} — {result.params['features_reason']}",
+                highlight=False,
+                soft_wrap=True,
             )
         result.timings["load"] = time.perf_counter() - start - result.timings["total"]
         result.timings["total"] = time.perf_counter() - start
@@ -136,6 +157,12 @@ def cluster(
             err_console.print(
                 f"assignments: {output}" + (f", model: {model_out}" if model_out else "")
             )
+
+
+def _refinement_line(result: Any) -> str:
+    assert result.first_labels is not None and result.refinement is not None
+    changed = float(np.mean(result.first_labels != result.labels))
+    return f"{changed:.1%} of the images relabelled; {result.refinement['stopped']}"
 
 
 def _cluster_collection(

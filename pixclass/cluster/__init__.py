@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from pixclass.cluster import refine
 from pixclass.cluster.discover import Discovery, discover
 from pixclass.cluster.estimator import ImageClusterer
 from pixclass.cluster.model import Model, load_model
 
-__all__ = ["Discovery", "ImageClusterer", "Model", "discover", "load_model"]
+__all__ = ["Discovery", "ImageClusterer", "Model", "discover", "load_model", "refine"]

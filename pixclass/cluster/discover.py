@@ -13,6 +13,7 @@ from pixclass.cluster.estimator import ImageClusterer
 from pixclass.cluster.model import Model
 from pixclass.errors import InputError
 from pixclass.features import get_extractor
+from pixclass.features.choose import AUTO, choose_features
 from pixclass.io.imageset import ImageSet
 from pixclass.progress import ProgressCallback, report
 
@@ -38,6 +39,11 @@ class Discovery:
         For each class, row indices of its most confident images, best first.
     embedding_2d : ndarray of shape (n_images, 2) or None
         Coordinates for a map of the images (when asked for).
+    first_labels : ndarray of shape (n_images,) or None
+        The first clustering's labels, before refinement.
+    refinement : dict or None
+        The refinement's rounds (training size, share of labels changed, seconds) and why it
+        stopped; None when the run was not refined.
     """
 
     labels: np.ndarray
@@ -48,6 +54,8 @@ class Discovery:
     timings: dict[str, float]
     representatives: dict[int, list[int]] = field(default_factory=dict)
     embedding_2d: np.ndarray | None = None
+    first_labels: np.ndarray | None = None
+    refinement: dict[str, Any] | None = None
 
     def sizes(self) -> dict[int, int]:
         ids, counts = np.unique(self.labels, return_counts=True)
@@ -84,11 +92,12 @@ def _map_2d(embedding: np.ndarray, random_state: int | None) -> np.ndarray:
 def discover(
     images: ImageSet | np.ndarray,
     *,
-    features: str = "pixels",
+    features: str = "auto",
     feature_params: dict[str, Any] | None = None,
     n_clusters: int | str = "auto",
     seed: int | None = None,
     map_2d: bool = False,
+    refine: bool | str = "auto",
     n_representatives: int = 16,
     progress: ProgressCallback | None = None,
     **params: Any,
@@ -99,8 +108,10 @@ def discover(
     ----------
     images : ImageSet or ndarray of shape (n, h, w) or (n, h, w, 3), uint8
         Decoded images (see ``pixclass.io.load_source``).
-    features : str, default="pixels"
-        Feature extractor name (``pixclass.features.available_extractors()``).
+    features : str, default="auto"
+        Feature extractor name (``pixclass.features.available_extractors()``). "auto" picks
+        pixels or mobilenet_v2 by how cleanly each separates a sample of the images
+        (``pixclass.features.choose``); the choice and why are in ``params``.
     feature_params : dict or None
         Keyword arguments for the extractor.
     n_clusters : int or "auto", default="auto"
@@ -108,6 +119,11 @@ def discover(
         None is faster (UMAP uses every core) but not bit-for-bit repeatable.
     map_2d : bool, default=False
         Also compute 2-D map coordinates (adds about a third to the run time).
+    refine : bool or "auto", default="auto"
+        Self-train a small CNN on the surest assignments and relabel every image
+        (``pixclass.cluster.refine``). "auto" refines pixel-based runs when torch is installed
+        and skips, with a warning, when it is not; True insists (an error names the extra to
+        install); False keeps the first clustering.
     **params
         Further ``ImageClusterer`` parameters (``method``, ``pca_components``, ...).
     """
@@ -122,7 +138,12 @@ def discover(
         raise InputError(f"need at least 2 images to find classes, got {len(array)}")
     timings: dict[str, float] = {}
     start = time.perf_counter()
+    features_reason = None
+    if features == AUTO:
+        features, features_reason = choose_features(array, random_state=seed)
     extractor = get_extractor(features, **(feature_params or {}))
+    # An extractor may say which clusterer settings suit its features; given ones win.
+    params = {**getattr(extractor, "clusterer_params", {}), **params}
     tell("features", 0, 1)
     X = extractor.transform(array)
     tell("features", 1, 1)
@@ -131,12 +152,29 @@ def discover(
     estimator = ImageClusterer(n_clusters=n_clusters, random_state=seed, **params)
     estimator.fit(X, progress=tell)
     timings.update(estimator.timings_)
+    labels, confidence = estimator.labels_, estimator.confidence_
+    refined = None
+    if _should_refine(refine, features, estimator.n_clusters_):
+        from pixclass.cluster.refine import refine_labels
+
+        t = time.perf_counter()
+        refined = refine_labels(
+            array,
+            labels,
+            confidence,
+            neighbours=_neighbours(estimator),
+            random_state=seed,
+            progress=tell,
+        )
+        labels, confidence = refined.labels, refined.confidence
+        timings["refine"] = time.perf_counter() - t
     model = Model(
         features=features,
         feature_params=extractor.get_params(),
         color_mode="RGB" if array.ndim == 4 else "L",
         image_size=(int(array.shape[1]), int(array.shape[2])),
         clusterer=estimator,
+        refiner=None if refined is None else refined.refiner,
     )
     coords = None
     if map_2d:
@@ -146,22 +184,65 @@ def discover(
         tell("map", 1, 1)
         timings["map"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
+    refinement = None
+    if refined is not None:
+        refinement = {"rounds": refined.rounds, "stopped": refined.stopped}
     return Discovery(
-        labels=estimator.labels_,
-        confidence=estimator.confidence_,
-        n_clusters=estimator.n_clusters_,
+        labels=labels,
+        confidence=confidence,
+        n_clusters=int(len(np.unique(labels[labels >= 0]))),
         model=model,
         params={
             "features": features,
+            "features_reason": features_reason,
             "feature_params": _jsonable(extractor.get_params()),
             **_jsonable(estimator.get_params()),
+            "refine": refinement is not None,
         },
         timings=timings,
-        representatives=_representatives(
-            estimator.labels_, estimator.confidence_, n_representatives
-        ),
+        representatives=_representatives(labels, confidence, n_representatives),
+        first_labels=estimator.labels_,
+        refinement=_jsonable(refinement),
         embedding_2d=coords,
     )
+
+
+# Features a CNN on the pixels can improve on; a pretrained network's embedding already knows more
+# about photos than a small network trained from scratch on them would learn.
+PIXEL_FEATURES = ("pixels", "hog")
+
+
+def _neighbours(estimator: ImageClusterer, k: int = 30) -> np.ndarray:
+    """Each image's nearest neighbours: UMAP's own graph when it kept one, else a faiss search."""
+    umap_model = estimator.reduction_.umap
+    found = getattr(umap_model, "_knn_indices", None)
+    if found is not None and len(found) == len(estimator.labels_):
+        return np.asarray(found)
+    return estimator.predictor_.training_neighbours(k)
+
+
+def _should_refine(refine: bool | str, features: str, n_clusters: int) -> bool:
+    from pixclass.cluster.refine import torch_available
+
+    if refine is False or n_clusters < 2:
+        return False
+    if refine is True:
+        if not torch_available():
+            from pixclass.errors import MissingExtraError
+
+            raise MissingExtraError("torch", "torch", "Refinement (refine=True)")
+        return True
+    if refine != "auto":
+        raise InputError(f"refine must be True, False or 'auto', got {refine!r}")
+    if features not in PIXEL_FEATURES:
+        return False
+    if not torch_available():
+        warnings.warn(
+            "refinement skipped: it needs torch; install it with pip install 'pixclass[torch]'",
+            stacklevel=3,
+        )
+        return False
+    return True
 
 
 def _jsonable(value: Any) -> Any:

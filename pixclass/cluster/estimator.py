@@ -51,6 +51,9 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
         Upper bound for ``n_clusters="auto"``.
     min_cluster_size : int or None, default=None
         Smallest class worth reporting; None means 2% of the images (at least 10).
+    fragment_factor : float, default=0.5
+        With ``n_clusters="auto"``, a group smaller than this share of the median group is taken
+        for a fragment of a class and merged; 0 keeps rare classes (see ``choose_k``).
     n_neighbors_predict : int, default=15
         Neighbours that vote in ``predict``.
     unknown_quantile : float, default=0.999
@@ -88,6 +91,7 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
         min_dist: float = 0.0,
         max_clusters: int = 50,
         min_cluster_size: int | None = None,
+        fragment_factor: float = 0.5,
         n_neighbors_predict: int = 15,
         unknown_quantile: float = 0.999,
         random_state: int | None = None,
@@ -102,6 +106,7 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
         self.min_dist = min_dist
         self.max_clusters = max_clusters
         self.min_cluster_size = min_cluster_size
+        self.fragment_factor = fragment_factor
         self.n_neighbors_predict = n_neighbors_predict
         self.unknown_quantile = unknown_quantile
         self.random_state = random_state
@@ -161,6 +166,7 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
                 embedding,
                 max_clusters=self.max_clusters,
                 min_cluster_size=self.min_cluster_size,
+                fragment_factor=self.fragment_factor,
                 random_state=seed,
             )
             k = self.k_choice_.n_clusters

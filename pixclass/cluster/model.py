@@ -44,6 +44,9 @@ class Model:
         The fitted estimator.
     class_names : dict of int to str
         Names a person gave to classes (filled in by the store and the app).
+    refiner : CnnRefiner or None
+        The network the refinement trained; when present it gives the class and confidence, and
+        the clusterer's neighbour rule still decides what is unknown.
     """
 
     features: str
@@ -52,6 +55,7 @@ class Model:
     image_size: tuple[int, int]
     clusterer: ImageClusterer
     class_names: dict[int, str] = field(default_factory=dict)
+    refiner: Any = None
     _extractor: FeatureExtractor | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -74,8 +78,17 @@ class Model:
 
     def predict(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Class (-1 = unknown) and confidence in [0, 1] for each image (uint8 array batch)."""
-        features = self.extractor.transform(self.prepare(images))
-        return self.clusterer.predict_with_confidence(features)
+        prepared = self.prepare(images)
+        labels, confidence = self.clusterer.predict_with_confidence(
+            self.extractor.transform(prepared)
+        )
+        if self.refiner is None or len(prepared) == 0:
+            return labels, confidence
+        proba = self.refiner.predict_proba(prepared)
+        unknown = labels < 0
+        labels = np.where(unknown, -1, proba.argmax(axis=1)).astype(np.int64)
+        confidence = np.where(unknown, 0.0, proba.max(axis=1)).astype(np.float32)
+        return labels, confidence
 
     def _payload(self) -> dict[str, Any]:
         return {
@@ -88,6 +101,7 @@ class Model:
             "image_size": tuple(self.image_size),
             "class_names": dict(self.class_names),
             "clusterer": self.clusterer,
+            "refiner": self.refiner,
         }
 
     def to_bytes(self) -> bytes:
@@ -118,6 +132,7 @@ class Model:
             image_size=(int(payload["image_size"][0]), int(payload["image_size"][1])),
             clusterer=payload["clusterer"],
             class_names=payload.get("class_names", {}),
+            refiner=payload.get("refiner"),
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:

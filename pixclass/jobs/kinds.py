@@ -64,7 +64,7 @@ def run_cluster(ctx: JobContext) -> dict[str, Any]:
             store,
             job.collection,
             n_clusters=params.get("n_clusters", "auto"),
-            features=params.get("features", "pixels"),
+            features=params.get("features", "auto"),
             seed=params.get("seed", 0),
             method=params.get("method", "gmm"),
             progress=ctx.progress,

@@ -1,8 +1,8 @@
 """What each kind of job accepts, checked when it is submitted (not minutes later in a worker).
 
 * ``cluster``: ``n_clusters`` ("auto" or a whole number, default "auto"), ``features`` (an
-  extractor name, default "pixels"), ``seed`` (a whole number or None, default 0: repeatable),
-  ``method`` ("gmm", "kmeans", "hdbscan" or "agglomerative", default "gmm").
+  extractor name or "auto", default "auto"), ``seed`` (a whole number or None, default 0:
+  repeatable), ``method`` ("gmm", "kmeans", "hdbscan" or "agglomerative", default "gmm").
 * ``ingest``: ``source``, a folder or ``.zip`` inside the data dir (an upload; a relative path
   is taken relative to the data dir), or a dataset name (``mnist``, ``digits``, ...).
 * ``classify``: ``image_ids`` (images of the collection) or ``source`` (as for ingest: its images
@@ -66,10 +66,11 @@ def check_params(settings: Settings, kind: str, params: dict[str, Any] | None) -
 def _cluster(given: dict[str, Any]) -> dict[str, Any]:
     from pixclass.features import available_extractors
 
-    features = str(given.get("features", "pixels"))
-    if features not in available_extractors():
+    features = str(given.get("features", "auto"))
+    if features != "auto" and features not in available_extractors():
         raise InputError(
-            f"unknown features {features!r}; use one of {', '.join(available_extractors())}"
+            f"unknown features {features!r}; use 'auto' or one of "
+            f"{', '.join(available_extractors())}"
         )
     method = str(given.get("method", "gmm"))
     if method not in METHODS:

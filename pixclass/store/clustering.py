@@ -55,7 +55,7 @@ def run_collection_clustering(
     collection_name: str,
     *,
     n_clusters: int | str = "auto",
-    features: str = "pixels",
+    features: str = "auto",
     seed: int | None = 0,
     progress: ProgressCallback | None = None,
     mode: ModeArg = "auto",
@@ -72,8 +72,8 @@ def run_collection_clustering(
     store : Store
     collection_name : str
     n_clusters : int or "auto", default="auto"
-    features : str, default="pixels"
-        Feature extractor name.
+    features : str, default="auto"
+        Feature extractor name, or "auto" to let ``pixclass.features.choose`` pick.
     seed : int or None, default=0
         For repeatable runs; None lets UMAP use every core.
     progress : callable, optional

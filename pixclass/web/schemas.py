@@ -64,7 +64,7 @@ class UploadOut(BaseModel):
 
 class RunRequest(BaseModel):
     n_clusters: int | Literal["auto"] = "auto"
-    features: str = "pixels"
+    features: str = "auto"
     method: str = "gmm"
     seed: int | None = 0
 

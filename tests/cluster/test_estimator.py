@@ -31,10 +31,17 @@ def blobs(sizes: list[int], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_choose_k_finds_separated_groups_of_unequal_size() -> None:
-    X, _ = blobs([400, 300, 200, 150, 600, 350])
+    X, _ = blobs([400, 300, 200, 180, 600, 350])
     choice = choose_n_clusters(X, random_state=0)
     assert choice.n_clusters == 6
     assert choice.centers.shape == (6, 20)
+
+
+def test_a_group_far_smaller_than_the_rest_is_a_fragment_unless_told_otherwise() -> None:
+    # 100 against a median of 400: dropped by default, kept with fragment_factor=0.
+    X, _ = blobs([400, 400, 400, 100, 400])
+    assert choose_n_clusters(X, random_state=0).n_clusters == 4
+    assert choose_n_clusters(X, random_state=0, fragment_factor=0).n_clusters == 5
 
 
 def test_choose_k_splits_two_touching_groups_that_density_merges() -> None:

@@ -74,9 +74,19 @@ def test_grayscale_and_other_sizes(mobilenet: Any, cifar_photos: Any) -> None:
     images, _ = cifar_photos
     gray = images[:3].mean(axis=-1).astype(np.uint8)
     assert mobilenet.transform(gray).shape == (3, 1280)
-    big = np.repeat(np.repeat(images[:3], 5, axis=1), 5, axis=2)  # 160 px, shrunk to 128
+    big = np.repeat(np.repeat(images[:3], 6, axis=1), 6, axis=2)  # 192 px, shrunk to 160
     assert np.isfinite(mobilenet.transform(big)).all()
     assert mobilenet.transform(images[:0]).shape == (0, 1280)
+
+
+def test_flip_average_is_the_mean_of_image_and_mirror(mobilenet: Any, cifar_photos: Any) -> None:
+    images, _ = cifar_photos
+    assert mobilenet.flip_average  # the default
+    single = MobileNetV2Features(flip_average=False, onnx_cache_dir=mobilenet.onnx_cache_dir)
+    mirrored = np.ascontiguousarray(images[:8, :, ::-1])
+    expected = (single.transform(images[:8]) + single.transform(mirrored)) / 2
+    np.testing.assert_allclose(mobilenet.transform(images[:8]), expected, atol=1e-5)
+    np.testing.assert_allclose(mobilenet.transform(mirrored), expected, atol=1e-5)
 
 
 def test_progress_reports_every_batch(mobilenet: Any, cifar_photos: Any) -> None:

@@ -21,7 +21,7 @@ ACTIVE = ("queued", "running")
 def _feature_choices() -> list[str]:
     from pixclass.features import available_extractors
 
-    return available_extractors()
+    return ["auto", *available_extractors()]
 
 
 @pages.get("/collections/{collection_id}")
@@ -44,7 +44,7 @@ def collection_page(request: Request, collection_id: int, db: Store = Depends(st
 def start_run_page(
     request: Request,
     collection_id: int,
-    features: str = Form("pixels"),
+    features: str = Form("auto"),
     k: str = Form("auto"),
     method: str = Form("gmm"),
 ) -> Response:
