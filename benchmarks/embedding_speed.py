@@ -51,6 +51,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--backends", default="torch,onnx")
+    parser.add_argument(
+        "--flip",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also embed the mirror image and average (the extractor's default; 2x the work)",
+    )
     args = parser.parse_args()
 
     images = load_photos(args.data, args.n)
@@ -63,6 +69,7 @@ def main() -> None:
             batch_size=args.batch_size,
             backend=backend,
             num_threads=args.threads,
+            flip_average=args.flip,
         )
         rates = images_per_second(extractor, images, args.repeats)
         print(

@@ -83,7 +83,17 @@ def run_demo(
     start = time.perf_counter()
     images = find_demo_data(settings, data_path, allow_download, progress, say)
     say(f"discovering the classes in {len(images):,} {images.source} images (labels unseen)")
-    result = discover(images, n_clusters=n_clusters, progress=progress)
+    result = discover(
+        images, n_clusters=n_clusters, cache_dir=settings.cache_dir, progress=progress
+    )
+    if result.refinement is not None and result.first_labels is not None:
+        first = (
+            evaluate_labels(images.labels, result.first_labels)
+            if images.labels is not None
+            else None
+        )
+        if first is not None:
+            say(f"first clustering ACC {first['acc']:.4f}; refined by the CNN (below)")
     timings = dict(result.timings)
     timings["total"] = time.perf_counter() - start
     assert images.labels is not None

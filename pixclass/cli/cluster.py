@@ -126,6 +126,7 @@ def cluster(
                 seed=seed,
                 method=method,
                 refine="auto" if refine is None else refine,
+                cache_dir=settings.cache_dir,
                 progress=progress,
             )
         if result.refinement:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from pixclass.cluster.estimator import ImageClusterer
 from pixclass.cluster.model import Model
 from pixclass.errors import InputError
 from pixclass.features import get_extractor
+from pixclass.features.cache import extract_features, image_keys, is_cacheable
 from pixclass.features.choose import AUTO, choose_features
 from pixclass.io.imageset import ImageSet
 from pixclass.progress import ProgressCallback, report
@@ -99,6 +101,7 @@ def discover(
     map_2d: bool = False,
     refine: bool | str = "auto",
     n_representatives: int = 16,
+    cache_dir: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
     **params: Any,
 ) -> Discovery:
@@ -119,6 +122,9 @@ def discover(
         None is faster (UMAP uses every core) but not bit-for-bit repeatable.
     map_2d : bool, default=False
         Also compute 2-D map coordinates (adds about a third to the run time).
+    cache_dir : path or None, default=None
+        Keep pretrained-network embeddings here, keyed by image content, so a second run on the
+        same images embeds nothing (the CLI, jobs and app pass ``Settings.cache_dir``).
     refine : bool or "auto", default="auto"
         Self-train a small CNN on the surest assignments and relabel every image
         (``pixclass.cluster.refine``). "auto" refines pixel-based runs when torch is installed
@@ -145,7 +151,10 @@ def discover(
     # An extractor may say which clusterer settings suit its features; given ones win.
     params = {**getattr(extractor, "clusterer_params", {}), **params}
     tell("features", 0, 1)
-    X = extractor.transform(array)
+    if cache_dir is not None and is_cacheable(extractor):
+        X = extract_features(extractor, array, image_keys(array), cache_dir, progress=tell)
+    else:
+        X = extractor.transform(array)
     tell("features", 1, 1)
     timings["features"] = time.perf_counter() - start
 

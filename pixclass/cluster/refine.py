@@ -337,15 +337,18 @@ def refine_labels(
     x = _as_tensor(images, size)
     first_sizes = np.bincount(labels[labels >= 0], minlength=k)
     current, current_conf = labels.copy(), confidence.astype(np.float32).copy()
+    # What picks a round's training images: at first the neighbours' agreement, later the
+    # network's own confidence.
+    score = current_conf
     if neighbours is not None:
-        current_conf = neighbour_agreement(labels, neighbours) + 1e-3 * current_conf
+        score = neighbour_agreement(labels, neighbours) + 1e-3 * current_conf
     refiner: CnnRefiner | None = None
     rounds: list[dict[str, float]] = []
     stopped = f"reached {max_rounds} rounds"
     for round_no in range(1, max_rounds + 1):
         clock = time.perf_counter()
         stage = f"refine round {round_no}"
-        rows = _training_rows(current, current_conf, keep, per_class, rng)
+        rows = _training_rows(current, score, keep, per_class, rng)
         y = torch.from_numpy(current[rows].astype(np.int64))
         net = _train(
             x[rows],
@@ -380,6 +383,7 @@ def refine_labels(
             )
             break
         current, current_conf = new, proba.max(axis=1).astype(np.float32)
+        score = current_conf
         refiner = CnnRefiner.from_net(net, int(x.shape[1]), k, width, size)
         if changed < tol:
             stopped = f"converged at round {round_no} ({changed:.2%} of labels changed)"

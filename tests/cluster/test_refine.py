@@ -1,4 +1,4 @@
-"""Self-training refinement on real image arrays: it fixes wrong labels and never needs true ones."""
+"""Self-training refinement on real image arrays: it fixes wrong labels, never needs true ones."""
 
 import warnings
 
@@ -36,9 +36,11 @@ def test_a_round_that_empties_a_class_is_thrown_away(shapes) -> None:
     labels = truth.copy()
     labels[labels == 3] = 0
     labels[np.arange(len(labels)) % 40 == 0] = 3
-    result = refine_labels(images, labels, np.ones(len(labels)), random_state=0)
+    confidence = np.linspace(0.5, 1.0, len(labels))
+    result = refine_labels(images, labels, confidence, random_state=0)
     assert "shrink a class" in result.stopped
     assert np.array_equal(result.labels, labels)
+    assert np.allclose(result.confidence, confidence)
     assert result.refiner is None
 
 

@@ -182,3 +182,34 @@ def test_mobilenet_rows_come_from_the_cache_the_second_time(
     second = extract_features(mobilenet, photos, keys, tmp_path)
     assert rows == []
     np.testing.assert_array_equal(first, second)
+
+
+def test_discover_embeds_nothing_the_second_time(shapes, tmp_path: Path) -> None:
+    from pixclass.cluster import discover
+    from pixclass.features import register
+
+    computed: list[int] = []
+
+    class CountingPixels:
+        name = "counting-pixels"
+        color_mode = None
+        image_size = None
+        cacheable = True
+
+        def get_params(self) -> dict:
+            return {}
+
+        def transform(self, images: np.ndarray) -> np.ndarray:
+            computed.append(len(images))
+            return images.reshape(len(images), -1).astype(np.float32) / 255
+
+    register("counting-pixels", CountingPixels)
+    images, _ = shapes
+    first = discover(
+        images, features="counting-pixels", n_clusters=4, seed=0, refine=False, cache_dir=tmp_path
+    )
+    second = discover(
+        images, features="counting-pixels", n_clusters=4, seed=0, refine=False, cache_dir=tmp_path
+    )
+    assert computed == [len(images)]
+    assert np.array_equal(first.labels, second.labels)

@@ -4,8 +4,10 @@ rename, move, merge, look at the map, export the zip. Screenshots go to test-art
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -52,8 +54,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "PIXCLASS_APP_TOKEN": TOKEN, "PIXCLASS_QUEUE_URL": "sqlite"}
     log = (data.parent / "serve.log").open("w")
     command = [sys.executable, "-m", "pixclass", "--data-dir", str(data), "serve"]
+    # Its own session, so the worker child goes too if serve has to be killed.
     process = subprocess.Popen(
-        [*command, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        [*command, "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -64,7 +71,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         try:
             process.wait(30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         log.close()
 
 
