@@ -73,7 +73,7 @@ def test_parameters_get_defaults_and_methods_match_the_pipeline(settings: Settin
     assert METHODS == PIPELINE_METHODS
     assert check_params(settings, "cluster", {"n_clusters": "8", "seed": "none"}) == {
         "n_clusters": 8,
-        "features": "pixels",
+        "features": "auto",
         "seed": None,
         "method": "gmm",
     }

@@ -32,6 +32,8 @@ CLUSTER_STAGES = [
     "reduce (PCA, UMAP)",
     "choose k",
     "cluster",
+    "refine round 1",
+    "refine round 1: relabel",
     "map",
     "notify",
 ]
