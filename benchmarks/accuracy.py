@@ -8,7 +8,8 @@ Labels are used only to score the result.
     .venv/bin/python benchmarks/accuracy.py --stability ../shared/data/mnist pixels auto
 
 Methods: ``pixclass`` is the default pipeline (refinement on where it applies);
-``pixclass-no-refine`` is the first clustering alone; ``kmeans-pixels`` is k-means on raw pixels.
+``pixclass-no-refine`` is the first clustering alone; ``pixclass-no-deskew`` is the default
+without slant normalisation; ``kmeans-pixels`` is k-means on raw pixels.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ SETS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
         [
             ("pixclass", "pixels", "auto"),
             ("pixclass-no-refine", "pixels", "auto"),
+            ("pixclass-no-deskew", "pixels", "auto"),
             ("pixclass", "auto", "auto"),
             ("kmeans-pixels", "pixels", "10"),
         ],
@@ -41,6 +43,7 @@ SETS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
         "fashion-mnist",
         [
             ("pixclass", "pixels", "10"),
+            ("pixclass-no-deskew", "pixels", "10"),
             ("pixclass", "pixels", "auto"),
             ("kmeans-pixels", "pixels", "10"),
         ],
@@ -67,7 +70,7 @@ def run_one(source: str, method: str, features: str, k: str, seed: int | None) -
 
     start = time.perf_counter()
     images = load_source(source)
-    if method in ("pixclass", "pixclass-no-refine"):
+    if method.startswith("pixclass"):
         from pixclass.cluster import discover
 
         result = discover(
@@ -75,7 +78,8 @@ def run_one(source: str, method: str, features: str, k: str, seed: int | None) -
             features=features,
             n_clusters=k if k == "auto" else int(k),
             seed=seed,
-            refine="auto" if method == "pixclass" else False,
+            refine=False if method == "pixclass-no-refine" else "auto",
+            deskew=False if method == "pixclass-no-deskew" else "auto",
         )
         labels = result.labels
         features = str(result.params["features"])

@@ -147,8 +147,15 @@ def jobs_cancel(ctx: click.Context, job_id: int) -> None:
     help="Jobs run at the same time.",
 )
 @click.option("--verbose", "-v", is_flag=True, help="Log every queue event, not just jobs.")
+@click.option(
+    "--parent-pid",
+    type=int,
+    default=None,
+    hidden=True,
+    help="Stop when this process exits (pixclass serve passes its own pid).",
+)
 @click.pass_context
-def worker(ctx: click.Context, workers: int, verbose: bool) -> None:
+def worker(ctx: click.Context, workers: int, verbose: bool, parent_pid: int | None) -> None:
     """Run queued jobs until Ctrl-C (the first lets the running job finish, a second stops it).
 
     Use the same configuration (data dir, database_url, queue_url) as the app or the commands
@@ -158,7 +165,7 @@ def worker(ctx: click.Context, workers: int, verbose: bool) -> None:
 
     log_to_stderr(verbose)
     with user_errors():
-        run_worker(get_settings(ctx), workers=workers)
+        run_worker(get_settings(ctx), workers=workers, parent_pid=parent_pid)
 
 
 def log_to_stderr(verbose: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -67,7 +68,9 @@ def _worker_process(settings: Settings, *, enabled: bool) -> Iterator[None]:
     command = [sys.executable, "-m", "pixclass", "--data-dir", str(settings.data_dir)]
     if settings.config_file is not None:
         command += ["--config", str(settings.config_file)]
-    child = subprocess.Popen([*command, "worker"])
+    # With its parent's pid the worker stops by itself if this server is killed (SIGKILL skips
+    # the ``finally`` below).
+    child = subprocess.Popen([*command, "worker", "--parent-pid", str(os.getpid())])
     click.echo(f"Started a job worker (pid {child.pid}).")
     try:
         yield

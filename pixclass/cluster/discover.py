@@ -100,6 +100,7 @@ def discover(
     seed: int | None = None,
     map_2d: bool = False,
     refine: bool | str = "auto",
+    deskew: bool | str = "auto",
     n_representatives: int = 16,
     cache_dir: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
@@ -130,6 +131,12 @@ def discover(
         (``pixclass.cluster.refine``). "auto" refines pixel-based runs when torch is installed
         and skips, with a warning, when it is not; True insists (an error names the extra to
         install); False keeps the first clustering.
+    deskew : bool or "auto", default="auto"
+        Shear each image upright by its moments before the features and the refinement
+        (``pixclass.features.deskew``). "auto" does it for grayscale images clustered on pixel
+        features whose median slant says they lean (handwriting: MNIST yes; clothing, 8x8
+        digits no), never for a pretrained network's features; the model applies the same to
+        new images.
     **params
         Further ``ImageClusterer`` parameters (``method``, ``pca_components``, ...).
     """
@@ -148,6 +155,15 @@ def discover(
     if features == AUTO:
         features, features_reason = choose_features(array, random_state=seed)
     extractor = get_extractor(features, **(feature_params or {}))
+    if _should_deskew(deskew, features, array, seed):
+        from pixclass.features.deskew import deskew as deskew_images
+
+        tell("deskew", 0, 1)
+        array = deskew_images(array)
+        tell("deskew", 1, 1)
+        deskew = True
+    else:
+        deskew = False
     # An extractor may say which clusterer settings suit its features; given ones win.
     params = {**getattr(extractor, "clusterer_params", {}), **params}
     tell("features", 0, 1)
@@ -184,6 +200,7 @@ def discover(
         image_size=(int(array.shape[1]), int(array.shape[2])),
         clusterer=estimator,
         refiner=None if refined is None else refined.refiner,
+        deskew=deskew,
     )
     coords = None
     if map_2d:
@@ -207,6 +224,7 @@ def discover(
             "feature_params": _jsonable(extractor.get_params()),
             **_jsonable(estimator.get_params()),
             "refine": refinement is not None,
+            "deskew": deskew,
         },
         timings=timings,
         representatives=_representatives(labels, confidence, n_representatives),
@@ -228,6 +246,20 @@ def _neighbours(estimator: ImageClusterer, k: int = 30) -> np.ndarray:
     if found is not None and len(found) == len(estimator.labels_):
         return np.asarray(found)
     return estimator.predictor_.training_neighbours(k)
+
+
+def _should_deskew(
+    deskew: bool | str, features: str, array: np.ndarray, seed: int | None
+) -> bool:
+    if isinstance(deskew, bool):
+        return deskew
+    if deskew != "auto":
+        raise InputError(f"deskew must be True, False or 'auto', got {deskew!r}")
+    if array.ndim != 3 or features not in PIXEL_FEATURES:
+        return False
+    from pixclass.features.deskew import leans
+
+    return leans(array, random_state=seed)
 
 
 def _should_refine(refine: bool | str, features: str, n_clusters: int) -> bool:

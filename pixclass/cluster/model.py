@@ -47,6 +47,9 @@ class Model:
     refiner : CnnRefiner or None
         The network the refinement trained; when present it gives the class and confidence, and
         the clusterer's neighbour rule still decides what is unknown.
+    deskew : bool
+        Images were sheared upright by their moments (``pixclass.features.deskew``) before the
+        features and the refinement; ``prepare`` does the same to new images.
     """
 
     features: str
@@ -56,6 +59,7 @@ class Model:
     clusterer: ImageClusterer
     class_names: dict[int, str] = field(default_factory=dict)
     refiner: Any = None
+    deskew: bool = False
     _extractor: FeatureExtractor | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -69,12 +73,18 @@ class Model:
         return self._extractor
 
     def prepare(self, images: np.ndarray) -> np.ndarray:
-        """Bring decoded images to the model's colour mode and working size."""
+        """Bring decoded images to the model's colour mode and working size (and deskew them
+        when the run did)."""
         images = np.asarray(images)
         if images.ndim == 2:
             images = images[None]
         mode = "RGB" if self.color_mode == "RGB" else "L"
-        return as_size(as_mode(images, mode), tuple(self.image_size))  # type: ignore[arg-type]
+        images = as_size(as_mode(images, mode), tuple(self.image_size))  # type: ignore[arg-type]
+        if self.deskew:
+            from pixclass.features.deskew import deskew
+
+            images = deskew(images)
+        return images
 
     def predict(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Class (-1 = unknown) and confidence in [0, 1] for each image (uint8 array batch)."""
@@ -102,6 +112,7 @@ class Model:
             "class_names": dict(self.class_names),
             "clusterer": self.clusterer,
             "refiner": self.refiner,
+            "deskew": self.deskew,
         }
 
     def to_bytes(self) -> bytes:
@@ -133,6 +144,7 @@ class Model:
             clusterer=payload["clusterer"],
             class_names=payload.get("class_names", {}),
             refiner=payload.get("refiner"),
+            deskew=bool(payload.get("deskew", False)),
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:

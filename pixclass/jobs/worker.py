@@ -4,11 +4,16 @@ On start it marks failed the jobs of workers that died (SIGKILL, a power cut): t
 say "running" but their process is gone. Ctrl-C stops it gracefully: it takes no new job and
 lets the running one finish; a second Ctrl-C stops it at once, and the job it was running is
 marked failed ("worker stopped"), as is its run.
+
+A worker started by ``pixclass serve`` is given the server's pid and stops by itself when that
+process is gone (killed with SIGKILL, it cannot stop its child): otherwise it would keep the
+queue and the cores of a server that no longer exists.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from typing import Any
@@ -26,6 +31,8 @@ log = logging.getLogger(__name__)
 WORKER_STOPPED = "worker stopped before the job finished; submit it again"
 # Longest wait between two looks at a queue that cannot wake workers up (SQLite polls).
 MAX_POLL_SECONDS = 1.0
+# How often a worker started by ``serve`` checks that its server is still there.
+PARENT_CHECK_SECONDS = 1.0
 
 
 class _Consumer(Consumer):
@@ -42,7 +49,11 @@ class _Consumer(Consumer):
 
 
 def run_worker(
-    settings: Settings, *, workers: int = 1, stop: threading.Event | None = None
+    settings: Settings,
+    *,
+    workers: int = 1,
+    stop: threading.Event | None = None,
+    parent_pid: int | None = None,
 ) -> None:
     """Run jobs from the queue until Ctrl-C (or until ``stop`` is set, when given).
 
@@ -55,6 +66,9 @@ def run_worker(
         more than one mostly helps when many small jobs (ingest, classify) wait.
     stop : threading.Event, optional
         Run in a background thread until this is set (no signal handling).
+    parent_pid : int, optional
+        Stop (as on SIGTERM: the running job is marked failed) when this process, the one that
+        started the worker, has exited.
 
     Raises
     ------
@@ -77,6 +91,8 @@ def run_worker(
         max_delay=MAX_POLL_SECONDS,
         worker_type="thread",
     )
+    if parent_pid is not None:
+        _watch_parent(parent_pid)
     log.info("worker started: %d worker thread(s), queue %s", workers, queue.description)
     try:
         if stop is None:
@@ -87,6 +103,18 @@ def run_worker(
             consumer.stop(graceful=True)
     finally:
         _fail_unfinished(settings)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Send this process SIGTERM once ``parent_pid`` is no longer its parent (it has died)."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            threading.Event().wait(PARENT_CHECK_SECONDS)
+        log.warning("the process that started this worker (pid %d) is gone; stopping", parent_pid)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _fail_unfinished(settings: Settings) -> None:

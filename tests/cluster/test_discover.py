@@ -56,12 +56,36 @@ def test_rgb_images_work(shapes) -> None:
     result = discover(rgb, features="hog", n_clusters=4, seed=0)
     assert result.model.color_mode == "RGB"
     assert cluster_accuracy(truth, result.labels) > 0.95
+    # Colour images are not deskewed unless asked: photos have no strokes to set upright.
+    assert result.params["deskew"] is False and result.model.deskew is False
 
 
-@pytest.mark.parametrize(
-    "bad",
-    [np.zeros((1, 8, 8), np.uint8), np.zeros((5, 8), np.uint8), np.zeros((5, 8, 8), np.float64)],
-)
+def test_deskew_when_asked_and_the_model_does_it_to_new_images(shapes) -> None:
+    images, _ = shapes
+    on = discover(images[:200], features="pixels", n_clusters=4, seed=0, refine=False, deskew=True)
+    assert on.params["deskew"] is True and on.model.deskew is True
+    # The model deskews new images itself: predicting the raw training images gives their labels.
+    labels, _ = on.model.predict(images[:200])
+    assert (labels == on.labels).mean() >= 0.98
+    off = discover(
+        images[:200], features="pixels", n_clusters=4, seed=0, refine=False, deskew=False
+    )
+    assert off.params["deskew"] is False and off.model.deskew is False
+    with pytest.raises(InputError, match="deskew must be"):
+        discover(images[:200], features="pixels", deskew="sometimes")
+
+
+def test_auto_deskews_handwriting_but_not_upright_shapes(shapes, mnist_dir: Path) -> None:
+    from pixclass.io.datasets import read_idx
+
+    upright, _ = shapes  # squares, discs, triangles, crosses: nothing leans
+    result = discover(upright[:200], features="pixels", n_clusters=4, seed=0, refine=False)
+    assert result.params["deskew"] is False
+    digits = read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")[:300]
+    result = discover(digits, features="pixels", n_clusters=10, seed=0, refine=False)
+    assert result.params["deskew"] is True
+
+
 def test_bad_image_arrays_are_clear_errors(bad: np.ndarray) -> None:
     with pytest.raises(InputError):
         discover(bad)
@@ -86,6 +110,7 @@ def test_model_saves_and_predicts_in_a_new_process(shapes, tmp_path: Path) -> No
         labels, conf = model.predict(np.load({str(tmp_path / "images.npy")!r}))
         expected = np.load({str(tmp_path / "expected.npy")!r})
         assert model.features == "hog"
+        assert model.deskew  # new images are deskewed as the training images were
         assert (labels == expected).mean() >= 0.98, (labels, expected)
         assert ((conf >= 0) & (conf <= 1)).all()
         print("ok", model.n_clusters)

@@ -18,7 +18,9 @@ def test_get_params_round_trip() -> None:
     assert ImageClusterer(**est.get_params()).get_params() == est.get_params()
 
 
-@pytest.mark.parametrize("bad", [{"n_clusters": 0}, {"method": "magic"}, {"scale": "huge"}])
+@pytest.mark.parametrize(
+    "bad", [{"n_clusters": 0}, {"method": "magic"}, {"scale": "huge"}, {"n_epochs": 0}]
+)
 def test_bad_parameters_are_clear_errors(bad: dict) -> None:
     X = np.random.default_rng(0).normal(size=(50, 4))
     with pytest.raises(ValueError, match=next(iter(bad))):
@@ -102,3 +104,21 @@ def test_predict_before_fit_is_an_error() -> None:
 
     with pytest.raises(NotFittedError):
         ImageClusterer().predict(np.zeros((2, 3)))
+
+
+def test_exact_neighbours_put_each_row_first_even_among_twins() -> None:
+    from pixclass.cluster.reduce import exact_neighbours
+
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(300, 8)).astype(np.float32)
+    rows[10:20] = rows[10]  # ten identical images
+    indices, distances = exact_neighbours(rows, 5, block=64)
+    assert indices.shape == distances.shape == (300, 5)
+    assert np.array_equal(indices[:, 0], np.arange(300))
+    assert np.all(distances[:, 0] == 0)
+    assert np.all(np.diff(distances, axis=1) >= -1e-5)
+    # A twin's other neighbours are its twins, at distance 0.
+    assert set(indices[15, 1:]) <= set(range(10, 20)) and np.all(distances[15] < 1e-3)
+    far = np.linalg.norm(rows[:, None] - rows[None], axis=2)
+    expected = np.sort(far[50])[:5]
+    assert np.allclose(distances[50], expected, atol=1e-4)

@@ -28,6 +28,7 @@ from pixclass.store.migrate import upgrade
 CLUSTER_STAGES = [
     "prepare",
     "decode",
+    "deskew",
     "features",
     "reduce (PCA, UMAP)",
     "choose k",
@@ -178,6 +179,52 @@ def _redis_reachable() -> None:
 
 
 @pytest.mark.redis
+def test_a_worker_stops_when_the_server_that_started_it_is_killed(
+    digits: Settings, tmp_path: Path
+) -> None:
+    """``pixclass serve`` passes its pid; SIGKILL on the server must not leave the worker behind."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIXCLASS_")}
+    env.update(
+        PIXCLASS_DATA_DIR=str(digits.data_dir),
+        PIXCLASS_DATABASE_URL=digits.database_url,
+        PIXCLASS_QUEUE_URL=digits.queue_url,
+    )
+    pid_file, log = tmp_path / "worker.pid", tmp_path / "worker.log"
+    # A stand-in for the server: starts the worker as serve does, then waits to be killed.
+    parent = (
+        "import os, subprocess, sys, time\n"
+        f"log = open({str(log)!r}, 'ab')\n"
+        "child = subprocess.Popen([sys.executable, '-m', 'pixclass', 'worker', '--parent-pid',"
+        " str(os.getpid())], stdout=log, stderr=subprocess.STDOUT)\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(600)\n"
+    )
+    server = subprocess.Popen([sys.executable, "-c", parent], env=env)
+    deadline = time.monotonic() + 60
+    while not (log.exists() and b"worker started" in log.read_bytes()):
+        assert time.monotonic() < deadline and server.poll() is None, log.read_text()
+        time.sleep(0.1)
+    worker_pid = int(pid_file.read_text())
+    server.kill()
+    server.wait()
+    deadline = time.monotonic() + 30
+    while _alive(worker_pid):
+        if time.monotonic() > deadline:
+            os.kill(worker_pid, signal.SIGKILL)
+            raise AssertionError(f"the worker outlived its server:\n{log.read_text()}")
+        time.sleep(0.2)
+    assert b"is gone; stopping" in log.read_bytes()
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting for init to reap it counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def test_a_redis_queue_serves_jobs(tmp_path: Path) -> None:
     _redis_reachable()
     settings = Settings(data_dir=tmp_path / "data", queue_url=REDIS_URL)
