@@ -248,9 +248,7 @@ def _neighbours(estimator: ImageClusterer, k: int = 30) -> np.ndarray:
     return estimator.predictor_.training_neighbours(k)
 
 
-def _should_deskew(
-    deskew: bool | str, features: str, array: np.ndarray, seed: int | None
-) -> bool:
+def _should_deskew(deskew: bool | str, features: str, array: np.ndarray, seed: int | None) -> bool:
     if isinstance(deskew, bool):
         return deskew
     if deskew != "auto":
