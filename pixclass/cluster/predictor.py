@@ -33,6 +33,19 @@ def _faiss() -> Any:
     return faiss
 
 
+def search_in_blocks(index: Any, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Euclidean distances and indices of the ``k`` nearest rows of a faiss L2 ``index``."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    dists, idx = [], []
+    for start in range(0, len(X), _BLOCK):
+        d, i = index.search(X[start : start + _BLOCK], k)
+        dists.append(d)
+        idx.append(i)
+    if not dists:
+        return np.empty((0, k), np.float32), np.empty((0, k), np.int64)
+    return np.sqrt(np.maximum(np.vstack(dists), 0)), np.vstack(idx)
+
+
 class NeighbourVote:
     """Nearest-neighbour classifier over the training rows, with the unknown rule above."""
 
@@ -64,15 +77,7 @@ class NeighbourVote:
             faiss = _faiss()
             self._index = faiss.IndexFlatL2(self.rows.shape[1])
             self._index.add(self.rows)
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        dists, idx = [], []
-        for start in range(0, len(X), _BLOCK):
-            d, i = self._index.search(X[start : start + _BLOCK], k)
-            dists.append(d)
-            idx.append(i)
-        if not dists:
-            return np.empty((0, k), np.float32), np.empty((0, k), np.int64)
-        return np.sqrt(np.maximum(np.vstack(dists), 0)), np.vstack(idx)
+        return search_in_blocks(self._index, X, k)
 
     def _unknown_distance(self, quantile: float, random_state: int | None) -> float:
         if len(self.rows) < 2:

@@ -108,20 +108,16 @@ def fit_reduction(
     return Reduction(scale=scale, scaler=scaler, pca=pca, umap=umap_model), reduced, embedding
 
 
-def exact_neighbours(rows: np.ndarray, k: int, block: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+def exact_neighbours(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices and Euclidean distances of each row's ``k`` nearest rows, itself first (faiss)."""
     import faiss
+
+    from pixclass.cluster.predictor import search_in_blocks
 
     rows = np.ascontiguousarray(rows, dtype=np.float32)
     index = faiss.IndexFlatL2(rows.shape[1])
     index.add(rows)
-    found, dists = [], []
-    for start in range(0, len(rows), block):
-        d, i = index.search(rows[start : start + block], k)
-        dists.append(d)
-        found.append(i)
-    indices = np.vstack(found)
-    distances = np.sqrt(np.maximum(np.vstack(dists), 0))
+    distances, indices = search_in_blocks(index, rows, k)
     # Among identical images faiss may list a twin before the row itself; UMAP wants each row
     # first, at distance 0.
     for r in np.flatnonzero(indices[:, 0] != np.arange(len(rows))):

@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from typing import Any
 
 from huey.consumer import Consumer
@@ -110,7 +111,7 @@ def _watch_parent(parent_pid: int) -> None:
 
     def watch() -> None:
         while os.getppid() == parent_pid:
-            threading.Event().wait(PARENT_CHECK_SECONDS)
+            time.sleep(PARENT_CHECK_SECONDS)
         log.warning("the process that started this worker (pid %d) is gone; stopping", parent_pid)
         os.kill(os.getpid(), signal.SIGTERM)
 

@@ -112,7 +112,7 @@ def test_exact_neighbours_put_each_row_first_even_among_twins() -> None:
     rng = np.random.default_rng(0)
     rows = rng.normal(size=(300, 8)).astype(np.float32)
     rows[10:20] = rows[10]  # ten identical images
-    indices, distances = exact_neighbours(rows, 5, block=64)
+    indices, distances = exact_neighbours(rows, 5)
     assert indices.shape == distances.shape == (300, 5)
     assert np.array_equal(indices[:, 0], np.arange(300))
     assert np.all(distances[:, 0] == 0)
