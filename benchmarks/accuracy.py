@@ -6,10 +6,12 @@ Labels are used only to score the result.
     .venv/bin/python benchmarks/accuracy.py                 # every set, prints a markdown table
     .venv/bin/python benchmarks/accuracy.py --sets digits mnist --out benchmarks/RESULTS.md
     .venv/bin/python benchmarks/accuracy.py --stability ../shared/data/mnist pixels auto
+    .venv/bin/python benchmarks/accuracy.py --sets fashion-mnist --features mobilenet_v2
 
 Methods: ``pixclass`` is the default pipeline (refinement on where it applies);
 ``pixclass-no-refine`` is the first clustering alone; ``pixclass-no-deskew`` is the default
-without slant normalisation; ``kmeans-pixels`` is k-means on raw pixels.
+without slant normalisation; ``pixclass-kmeans`` clusters the embedding with k-means instead of
+the Gaussian mixture (``--method kmeans``); ``kmeans-pixels`` is k-means on raw pixels.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ SETS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
             ("pixclass", "pixels", "10"),
             ("pixclass-no-deskew", "pixels", "10"),
             ("pixclass", "pixels", "auto"),
+            ("pixclass", "mobilenet_v2", "10"),
+            ("pixclass-no-refine", "mobilenet_v2", "10"),
+            ("pixclass-kmeans", "mobilenet_v2", "10"),
+            ("pixclass-kmeans-no-refine", "mobilenet_v2", "10"),
+            ("pixclass", "mobilenet_v2", "auto"),
             ("kmeans-pixels", "pixels", "10"),
         ],
     ),
@@ -78,8 +85,9 @@ def run_one(source: str, method: str, features: str, k: str, seed: int | None) -
             features=features,
             n_clusters=k if k == "auto" else int(k),
             seed=seed,
-            refine=False if method == "pixclass-no-refine" else "auto",
+            refine=False if method.endswith("-no-refine") else "auto",
             deskew=False if method == "pixclass-no-deskew" else "auto",
+            method="kmeans" if method.startswith("pixclass-kmeans") else "gmm",
         )
         labels = result.labels
         features = str(result.params["features"])
@@ -164,6 +172,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="*", default=list(SETS), choices=list(SETS))
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--features", nargs="*", help="Only the configurations on these features (e.g. pixels)."
+    )
     parser.add_argument("--out", type=Path, help="Also write the table to this markdown file.")
     parser.add_argument("--one", nargs=4, metavar=("SOURCE", "METHOD", "FEATURES", "K"))
     parser.add_argument(
@@ -190,6 +201,8 @@ def main() -> None:
     for name in args.sets:
         source, configs = SETS[name]
         for method, features, k in configs:
+            if args.features and features not in args.features:
+                continue
             cmd = [sys.executable, __file__, "--one", source, method, features, k]
             if args.seed is not None:
                 cmd += ["--seed", str(args.seed)]

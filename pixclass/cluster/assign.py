@@ -6,6 +6,9 @@ Each method returns labels and a per-image confidence in [0, 1]:
   ``choose_k`` found (so the mixture refines that partition rather than a random one); confidence
   is the posterior probability of the chosen component.
 * ``kmeans``: confidence is ``1 - d1 / d2`` (nearest vs second-nearest centre), 0 on a boundary.
+  With k given, the steadier choice where classes touch: on Fashion-MNIST's MobileNetV2 embedding
+  the mixture lands on ACC 0.63-0.75 depending on its random start (and its likelihood does not
+  tell the good starts), k-means with ten starts on 0.756-0.757 every time.
 * ``hdbscan``: finds its own number of classes; noise is -1 with confidence 0; confidence is
   HDBSCAN's membership strength.
 * ``agglomerative``: Ward linkage; confidence as for kmeans, from the cluster means.
@@ -66,7 +69,9 @@ def cluster_embedding(
         km = KMeans(
             n_clusters=n_clusters,
             init=init,
-            n_init=1 if not isinstance(init, str) else 3,
+            # Ten starts cost seconds on a 10-d embedding and make the answer repeatable
+            # (Fashion-MNIST's network embedding: ACC 0.756-0.757 in six fits).
+            n_init=1 if not isinstance(init, str) else 10,
             random_state=random_state,
         ).fit(X)
         return _margin_confidence(X, km.cluster_centers_)

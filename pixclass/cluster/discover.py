@@ -117,7 +117,9 @@ def discover(
         pixels or mobilenet_v2 by how cleanly each separates a sample of the images
         (``pixclass.features.choose``); the choice and why are in ``params``.
     feature_params : dict or None
-        Keyword arguments for the extractor.
+        Keyword arguments for the extractor. Grayscale images go to mobilenet_v2 at
+        ``GRAY_NETWORK_SIZE`` (64 px) and without the mirror average unless ``image_size`` or
+        ``flip_average`` is given.
     n_clusters : int or "auto", default="auto"
     seed : int or None, default=None
         None is faster (UMAP uses every core) but not bit-for-bit repeatable.
@@ -128,8 +130,9 @@ def discover(
         same images embeds nothing (the CLI, jobs and app pass ``Settings.cache_dir``).
     refine : bool or "auto", default="auto"
         Self-train a small CNN on the surest assignments and relabel every image
-        (``pixclass.cluster.refine``). "auto" refines pixel-based runs when torch is installed
-        and skips, with a warning, when it is not; True insists (an error names the extra to
+        (``pixclass.cluster.refine``). "auto" refines runs on pixel features and runs on
+        grayscale images whatever their features, when torch is installed, and skips, with a
+        warning, when it is not; True insists (an error names the extra to
         install); False keeps the first clustering.
     deskew : bool or "auto", default="auto"
         Shear each image upright by its moments before the features and the refinement
@@ -154,7 +157,7 @@ def discover(
     features_reason = None
     if features == AUTO:
         features, features_reason = choose_features(array, random_state=seed)
-    extractor = get_extractor(features, **(feature_params or {}))
+    extractor = get_extractor(features, **_network_defaults(features, array, feature_params))
     if _should_deskew(deskew, features, array, seed):
         from pixclass.features.deskew import deskew as deskew_images
 
@@ -179,7 +182,7 @@ def discover(
     timings.update(estimator.timings_)
     labels, confidence = estimator.labels_, estimator.confidence_
     refined = None
-    if _should_refine(refine, features, estimator.n_clusters_):
+    if _should_refine(refine, features, estimator.n_clusters_, array):
         from pixclass.cluster.refine import refine_labels
 
         t = time.perf_counter()
@@ -225,6 +228,10 @@ def discover(
             **_jsonable(estimator.get_params()),
             "refine": refinement is not None,
             "deskew": deskew,
+            "consensus": {
+                "runs": len(estimator.runs_),
+                "unanimous": float(np.mean(estimator.agreement_ == 1)),
+            },
         },
         timings=timings,
         representatives=_representatives(labels, confidence, n_representatives),
@@ -260,7 +267,24 @@ def _should_deskew(deskew: bool | str, features: str, array: np.ndarray, seed: i
     return leans(array, random_state=seed)
 
 
-def _should_refine(refine: bool | str, features: str, n_clusters: int) -> bool:
+# Grayscale images given to the pretrained network are embedded at this size, and without the
+# mirror-image average, unless told otherwise: an upscaled 28-px grey image has no more to show
+# at 160 px (the default for photos). Fashion-MNIST, k=10, first clustering: ACC 0.754 at 64 px
+# and at 96 px (68 s against 104 s to embed), but 0.645 and 0.627 with the mirror average.
+GRAY_NETWORK_SIZE = (64, 64)
+
+
+def _network_defaults(
+    features: str, array: np.ndarray, given: dict[str, Any] | None
+) -> dict[str, Any]:
+    params = dict(given or {})
+    if features == "mobilenet_v2" and array.ndim == 3:
+        params.setdefault("image_size", GRAY_NETWORK_SIZE)
+        params.setdefault("flip_average", False)
+    return params
+
+
+def _should_refine(refine: bool | str, features: str, n_clusters: int, array: np.ndarray) -> bool:
     from pixclass.cluster.refine import torch_available
 
     if refine is False or n_clusters < 2:
@@ -273,7 +297,10 @@ def _should_refine(refine: bool | str, features: str, n_clusters: int) -> bool:
         return True
     if refine != "auto":
         raise InputError(f"refine must be True, False or 'auto', got {refine!r}")
-    if features not in PIXEL_FEATURES:
+    # A small CNN trained from scratch learns the shapes of grey images well (Fashion-MNIST on
+    # MobileNetV2 features: 0.754 -> 0.773), but knows less about colour photos than the
+    # pretrained embedding they were clustered on.
+    if features not in PIXEL_FEATURES and array.ndim != 3:
         return False
     if not torch_available():
         warnings.warn(

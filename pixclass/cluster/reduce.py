@@ -108,6 +108,28 @@ def fit_reduction(
     return Reduction(scale=scale, scaler=scaler, pca=pca, umap=umap_model), reduced, embedding
 
 
+def embed_again(reduction: Reduction, reduced: np.ndarray, random_state: int | None) -> np.ndarray:
+    """Another UMAP layout of the same PCA rows, from a different random start.
+
+    The neighbour graph is the first layout's (it does not depend on the seed), so a further run
+    costs only UMAP's optimisation: what a consensus of runs needs.
+    """
+    import umap
+
+    first = reduction.umap
+    if first is None:
+        return reduced
+    params = first.get_params()
+    params.update(
+        precomputed_knn=(first._knn_indices, first._knn_dists, None),
+        random_state=random_state,
+        n_jobs=1 if random_state is not None else params["n_jobs"],
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="umap")
+        return umap.UMAP(**params).fit_transform(reduced).astype(np.float32)
+
+
 def exact_neighbours(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices and Euclidean distances of each row's ``k`` nearest rows, itself first (faiss)."""
     import faiss

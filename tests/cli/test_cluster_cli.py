@@ -72,6 +72,7 @@ def test_cluster_folder_lists_every_good_file_and_reports_bad_ones(png_folder, t
     assert {e["path"] for e in errors} == {"empty.png", "text.png", "truncated.png"}
     assert all(e["reason"] for e in errors)
     assert "empty.png" in done.stderr and "classes found" in done.stderr
+    assert "consensus of 5 runs: they agree on" in done.stderr  # 600 images: a small set
     assert model.exists()
 
     scored = run("evaluate", str(out), "--labels", str(png_folder / "labels.csv"))

@@ -83,3 +83,19 @@ def test_the_network_brings_its_clusterer_settings(network: None, cifar_photos: 
     assert chosen.params["scale"] == "l2" and chosen.params["features_reason"] is None
     given = discover(images[:60], features="mobilenet_v2", n_clusters=3, seed=0, scale="none")
     assert given.params["scale"] == "none"
+
+
+@pytest.mark.torch
+def test_grey_images_on_the_network_are_embedded_small_and_refined(
+    network: None, mnist_digits: np.ndarray, cifar_photos: Any
+) -> None:
+    grey = discover(mnist_digits[:150], features="mobilenet_v2", n_clusters=3, seed=0)
+    assert grey.params["feature_params"]["image_size"] == [64, 64]
+    assert grey.params["feature_params"]["flip_average"] is False
+    assert grey.params["refine"] is True and grey.model.refiner is not None
+    assert grey.model.predict(mnist_digits[:150])[0].tolist() == grey.labels.tolist()
+    photos, _ = cifar_photos
+    colour = discover(photos[:60], features="mobilenet_v2", n_clusters=3, seed=0)
+    assert colour.params["feature_params"]["image_size"] == [160, 160]
+    assert colour.params["feature_params"]["flip_average"] is True
+    assert colour.params["refine"] is False
