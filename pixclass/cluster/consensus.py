@@ -6,7 +6,8 @@ accuracy run to run. Voting over a few layouts gives the typical answer every ti
 0.950-0.952 in four tries).
 
 The runs are aligned to the most central one (the highest mean ARI to the others) by the
-Hungarian assignment of their classes, then each image takes the class most runs gave it. Its
+Hungarian assignment of their classes, then each image takes the class most runs gave it, unless
+that would leave one of the central run's classes empty: then the central run's labels stand. Its
 confidence is the mean over runs of each run's posterior for that class, a run that disagrees
 counting 0, so an image the runs argue about is never confident.
 """
@@ -85,6 +86,10 @@ def vote(
         # win, the posterior only breaking ties.
         support[run_labels, np.arange(n)] += 1.0 + 1e-3 * run_conf
     chosen = support.argmax(axis=0)
+    if len(np.unique(chosen)) < len(np.unique(reference)):
+        # A class no image gives a majority to would vanish (300 MNIST digits, k=10: the vote
+        # kept 9); then the central run itself is the answer, so every class it found stays.
+        chosen = reference
     agrees = aligned == chosen[None, :]
     agreement = agrees.mean(axis=0).astype(np.float32)
     mean_conf = np.where(agrees, conf, 0.0).mean(axis=0).astype(np.float32)

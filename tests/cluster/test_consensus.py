@@ -40,6 +40,19 @@ def test_vote_follows_the_majority_and_distrusts_disputed_rows() -> None:
     assert np.allclose(conf[~disputed], 0.9)
 
 
+def test_a_vote_that_would_empty_a_class_keeps_the_central_run() -> None:
+    # Class 2 of each run lands on different images, so no image has a majority for it.
+    base = np.repeat([0, 1], 10)
+    runs = []
+    for r in range(3):
+        run = base.copy()
+        run[[r * 3, r * 3 + 1, 10 + r * 3]] = 2
+        runs.append(run)
+    labels, _, _ = vote(runs, [np.ones(20)] * 3, 3)
+    assert sorted(np.unique(labels)) == [0, 1, 2]
+    assert any(np.array_equal(labels, run) for run in runs)
+
+
 def test_central_run_is_the_one_most_like_the_others() -> None:
     base = np.repeat([0, 1, 2], 10)
     odd = np.roll(base, 5)
