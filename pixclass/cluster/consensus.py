@@ -15,6 +15,7 @@ counting 0, so an image the runs argue about is never confident.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -60,22 +61,32 @@ def central_run(runs: list[np.ndarray]) -> int:
     return int(np.argmax(scores))
 
 
-def vote(
-    labels: list[np.ndarray], confidence: list[np.ndarray], k: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Consensus of runs that each split the same rows into classes ``0..k-1``.
+@dataclass
+class Vote:
+    """The consensus of several runs.
 
-    Returns
-    -------
+    Attributes
+    ----------
     labels : ndarray of shape (n,)
         In the class numbering of the central run.
     confidence : ndarray of shape (n,)
         Mean posterior for the chosen class over runs (0 from a run that chose another).
     agreement : ndarray of shape (n,)
         Share of runs that chose it.
+    run_agreement : list of float
+        Per run, the share of rows where it chose the consensus label.
     """
+
+    labels: np.ndarray
+    confidence: np.ndarray
+    agreement: np.ndarray
+    run_agreement: list[float]
+
+
+def vote(labels: list[np.ndarray], confidence: list[np.ndarray], k: int) -> Vote:
+    """Consensus of runs that each split the same rows into classes ``0..k-1``."""
     if len(labels) == 1:
-        return labels[0], confidence[0], np.ones(len(labels[0]), np.float32)
+        return Vote(labels[0], confidence[0], np.ones(len(labels[0]), np.float32), [1.0])
     reference = labels[central_run(labels)]
     aligned = np.stack([align(reference, run, k) for run in labels])
     conf = np.stack(confidence).astype(np.float64)
@@ -93,4 +104,6 @@ def vote(
     agrees = aligned == chosen[None, :]
     agreement = agrees.mean(axis=0).astype(np.float32)
     mean_conf = np.where(agrees, conf, 0.0).mean(axis=0).astype(np.float32)
-    return chosen.astype(np.int64), mean_conf, agreement
+    return Vote(
+        chosen.astype(np.int64), mean_conf, agreement, [float(a) for a in agrees.mean(axis=1)]
+    )

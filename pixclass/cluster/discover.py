@@ -270,7 +270,8 @@ def _should_deskew(deskew: bool | str, features: str, array: np.ndarray, seed: i
 # Grayscale images given to the pretrained network are embedded at this size, and without the
 # mirror-image average, unless told otherwise: an upscaled 28-px grey image has no more to show
 # at 160 px (the default for photos). Fashion-MNIST, k=10, first clustering: ACC 0.754 at 64 px
-# and at 96 px (68 s against 104 s to embed), but 0.645 and 0.627 with the mirror average.
+# and at 96 px (68 s against 104 s to embed). The mirror average doubles that time; what it does
+# to accuracy there was not told apart from the mixture's run-to-run spread (0.62-0.75).
 GRAY_NETWORK_SIZE = (64, 64)
 
 

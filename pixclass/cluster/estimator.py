@@ -237,16 +237,13 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
         first = next((i for i, c in enumerate(choices) if c is not None and c.n_clusters == k), 0)
         self.k_choice_ = choices[first]
         self.embedding_ = embeddings[first]
-        labels, confidence, agreement = vote(run_labels, run_conf, max(k, 1))
+        consensus = vote(run_labels, run_conf, max(k, 1))
         self.runs_ = [
-            {
-                "n_clusters": choice.n_clusters if choice is not None else k,
-                "agreement": 1.0 if n_runs == 1 else float(np.mean(agreement_of(run, labels, k))),
-            }
-            for choice, run in zip(choices, run_labels, strict=True)
+            {"n_clusters": choice.n_clusters if choice is not None else k, "agreement": share}
+            for choice, share in zip(choices, consensus.run_agreement, strict=True)
         ]
-        self.agreement_ = agreement
-        labels = _relabel_by_size(labels)
+        self.agreement_ = consensus.agreement
+        labels, confidence = _relabel_by_size(consensus.labels), consensus.confidence
         clock = self._lap("cluster", clock)
         self.labels_ = labels
         self.confidence_ = confidence.astype(np.float32)
@@ -299,13 +296,6 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
         return tags
-
-
-def agreement_of(run: np.ndarray, consensus: np.ndarray, k: int) -> np.ndarray:
-    """Whether each row of one run has the consensus label, once the run is aligned to it."""
-    from pixclass.cluster.consensus import align
-
-    return align(consensus, run, k) == consensus
 
 
 def _relabel_by_size(labels: np.ndarray) -> np.ndarray:

@@ -32,8 +32,10 @@ def test_vote_follows_the_majority_and_distrusts_disputed_rows() -> None:
         run[rng.choice(60, 6, replace=False)] = rng.integers(0, 3, 6)  # each run errs elsewhere
         runs.append((run + shift) % 3)  # and numbers its classes its own way
     confidence = [np.full(60, 0.9) for _ in runs]
-    labels, conf, agreement = vote(runs, confidence, 3)
+    result = vote(runs, confidence, 3)
+    labels, conf, agreement = result.labels, result.confidence, result.agreement
     assert cluster_accuracy(truth, labels) == 1.0
+    assert all(0.85 <= share < 1 for share in result.run_agreement)  # 6 of 60 rows changed
     disputed = agreement < 1
     assert disputed.any()
     assert conf[disputed].max() < conf[~disputed].min()
@@ -48,7 +50,7 @@ def test_a_vote_that_would_empty_a_class_keeps_the_central_run() -> None:
         run = base.copy()
         run[[r * 3, r * 3 + 1, 10 + r * 3]] = 2
         runs.append(run)
-    labels, _, _ = vote(runs, [np.ones(20)] * 3, 3)
+    labels = vote(runs, [np.ones(20)] * 3, 3).labels
     assert sorted(np.unique(labels)) == [0, 1, 2]
     assert any(np.array_equal(labels, run) for run in runs)
 
