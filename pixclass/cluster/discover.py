@@ -1,4 +1,21 @@
-"""``discover``: images in, classes out. The one call the CLI, the store and the app make."""
+"""``discover``: images in, classes out. The one call the CLI, the store and the app make.
+
+The stages, each of which can be chosen or switched off:
+
+1. **Features.** ``features="auto"`` picks pixels or mobilenet_v2 by how cleanly each separates a
+   sample of the images (``pixclass.features.choose``). Grayscale images go to mobilenet_v2 at
+   ``GRAY_NETWORK_SIZE`` (64 px) and without the mirror average unless ``image_size`` or
+   ``flip_average`` is given in ``feature_params``.
+2. **Deskew.** ``deskew="auto"`` shears grayscale images upright by their moments before the
+   features and the refinement (``pixclass.features.deskew``) when they are clustered on pixel
+   features and their median slant says they lean (handwriting: MNIST yes; clothing, 8x8
+   digits no); never for a pretrained network's features. The model does the same to new images.
+3. **The first clustering**: ``ImageClusterer`` (PCA, UMAP, the number of classes, a mixture).
+4. **Refinement.** ``refine="auto"`` self-trains a small CNN on the surest assignments and
+   relabels every image (``pixclass.cluster.refine``) for runs on pixel features and for grayscale
+   images whatever their features, when torch is installed; it skips with a warning when torch is
+   not; ``refine=True`` insists (an error names the extra to install).
+"""
 
 from __future__ import annotations
 
@@ -73,22 +90,33 @@ def _representatives(labels: np.ndarray, confidence: np.ndarray, n: int) -> dict
     return out
 
 
-def _map_2d(embedding: np.ndarray, random_state: int | None) -> np.ndarray:
+def _map_2d(
+    embedding: np.ndarray,
+    random_state: int | None,
+    tell: ProgressCallback,
+    timings: dict[str, float],
+) -> np.ndarray:
     """2-D coordinates for the map, from the clustering embedding (cheap: few dims, few epochs)."""
     import umap
 
+    clock = time.perf_counter()
+    tell("map", 0, 1)
     if len(embedding) < 10:
-        return np.zeros((len(embedding), 2), np.float32)
-    reducer = umap.UMAP(
-        n_components=2,
-        n_neighbors=min(15, len(embedding) - 1),
-        min_dist=0.1,
-        n_epochs=100,
-        random_state=random_state,
-    )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=UserWarning, module="umap")
-        return reducer.fit_transform(embedding).astype(np.float32)
+        coords = np.zeros((len(embedding), 2), np.float32)
+    else:
+        reducer = umap.UMAP(
+            n_components=2,
+            n_neighbors=min(15, len(embedding) - 1),
+            min_dist=0.1,
+            n_epochs=100,
+            random_state=random_state,
+        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module="umap")
+            coords = reducer.fit_transform(embedding).astype(np.float32)
+    tell("map", 1, 1)
+    timings["map"] = time.perf_counter() - clock
+    return coords
 
 
 def discover(
@@ -106,44 +134,82 @@ def discover(
     progress: ProgressCallback | None = None,
     **params: Any,
 ) -> Discovery:
-    """Discover the classes in ``images`` without labels.
+    """Discover the classes in ``images`` without labels (the stages: see the module docstring).
 
     Parameters
     ----------
     images : ImageSet or ndarray of shape (n, h, w) or (n, h, w, 3), uint8
         Decoded images (see ``pixclass.io.load_source``).
     features : str, default="auto"
-        Feature extractor name (``pixclass.features.available_extractors()``). "auto" picks
-        pixels or mobilenet_v2 by how cleanly each separates a sample of the images
-        (``pixclass.features.choose``); the choice and why are in ``params``.
+        Extractor name (``pixclass.features.available_extractors()``); "auto" picks pixels or
+        mobilenet_v2 (``pixclass.features.choose``), and ``params`` says which and why.
     feature_params : dict or None
-        Keyword arguments for the extractor. Grayscale images go to mobilenet_v2 at
-        ``GRAY_NETWORK_SIZE`` (64 px) and without the mirror average unless ``image_size`` or
-        ``flip_average`` is given.
+        Keyword arguments for the extractor.
     n_clusters : int or "auto", default="auto"
     seed : int or None, default=None
         None is faster (UMAP uses every core) but not bit-for-bit repeatable.
     map_2d : bool, default=False
         Also compute 2-D map coordinates (adds about a third to the run time).
+    refine : bool or "auto", default="auto"
+        Self-train a small CNN on the surest assignments and relabel every image; "auto" does
+        it where it helps and torch is installed, True insists, False keeps the first clustering.
+    deskew : bool or "auto", default="auto"
+        Shear images upright by their moments; "auto" does it for leaning handwriting.
+    n_representatives : int, default=16
+        Most confident images kept per class.
     cache_dir : path or None, default=None
         Keep pretrained-network embeddings here, keyed by image content, so a second run on the
         same images embeds nothing (the CLI, jobs and app pass ``Settings.cache_dir``).
-    refine : bool or "auto", default="auto"
-        Self-train a small CNN on the surest assignments and relabel every image
-        (``pixclass.cluster.refine``). "auto" refines runs on pixel features and runs on
-        grayscale images whatever their features, when torch is installed, and skips, with a
-        warning, when it is not; True insists (an error names the extra to
-        install); False keeps the first clustering.
-    deskew : bool or "auto", default="auto"
-        Shear each image upright by its moments before the features and the refinement
-        (``pixclass.features.deskew``). "auto" does it for grayscale images clustered on pixel
-        features whose median slant says they lean (handwriting: MNIST yes; clothing, 8x8
-        digits no), never for a pretrained network's features; the model applies the same to
-        new images.
     **params
         Further ``ImageClusterer`` parameters (``method``, ``pca_components``, ...).
     """
     tell = report(progress)
+    start = time.perf_counter()
+    prepared = _prepare(_image_array(images), features, feature_params, deskew, seed, tell)
+    # An extractor may say which clusterer settings suit its features; given ones win.
+    params = {**getattr(prepared.extractor, "clusterer_params", {}), **params}
+    X = _extract(prepared.extractor, prepared.array, cache_dir, tell)
+    timings = {"features": time.perf_counter() - start}
+    estimator, refined = _fit(prepared, X, n_clusters, refine, seed, params, tell, timings)
+    coords = _map_2d(estimator.embedding_, seed, tell, timings) if map_2d else None
+    timings["total"] = time.perf_counter() - start
+    return _discovery(prepared, estimator, refined, timings, coords, n_representatives)
+
+
+def _fit(
+    prepared: _Prepared,
+    X: np.ndarray,
+    n_clusters: int | str,
+    refine: bool | str,
+    seed: int | None,
+    params: dict[str, Any],
+    tell: ProgressCallback,
+    timings: dict[str, float],
+) -> tuple[ImageClusterer, Any]:
+    """The first clustering of the feature rows, then its refinement where that applies."""
+    estimator = ImageClusterer(n_clusters=n_clusters, random_state=seed, **params)
+    estimator.fit(X, progress=tell)
+    timings.update(estimator.timings_)
+    refined = None
+    if _should_refine(refine, prepared.features, estimator.n_clusters_, prepared.array):
+        clock = time.perf_counter()
+        refined = _refine(prepared.array, estimator, seed, tell)
+        timings["refine"] = time.perf_counter() - clock
+    return estimator, refined
+
+
+@dataclass
+class _Prepared:
+    """The images as the features see them, and the choices that made them so."""
+
+    features: str
+    features_reason: str | None
+    extractor: Any
+    array: np.ndarray
+    deskew: bool
+
+
+def _image_array(images: ImageSet | np.ndarray) -> np.ndarray:
     array = images.images if isinstance(images, ImageSet) else np.asarray(images)
     if array.ndim not in (3, 4) or array.dtype != np.uint8:
         raise InputError(
@@ -152,82 +218,97 @@ def discover(
         )
     if len(array) < 2:
         raise InputError(f"need at least 2 images to find classes, got {len(array)}")
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
-    features_reason = None
+    return array
+
+
+def _prepare(
+    array: np.ndarray,
+    features: str,
+    feature_params: dict[str, Any] | None,
+    deskew: bool | str,
+    seed: int | None,
+    tell: ProgressCallback,
+) -> _Prepared:
+    """Choose the features (when "auto"), build the extractor, deskew when that pays."""
+    reason = None
     if features == AUTO:
-        features, features_reason = choose_features(array, random_state=seed)
+        features, reason = choose_features(array, random_state=seed)
     extractor = get_extractor(features, **_network_defaults(features, array, feature_params))
-    if _should_deskew(deskew, features, array, seed):
+    straightened = _should_deskew(deskew, features, array, seed)
+    if straightened:
         from pixclass.features.deskew import deskew as deskew_images
 
         tell("deskew", 0, 1)
         array = deskew_images(array)
         tell("deskew", 1, 1)
-        deskew = True
-    else:
-        deskew = False
-    # An extractor may say which clusterer settings suit its features; given ones win.
-    params = {**getattr(extractor, "clusterer_params", {}), **params}
+    return _Prepared(features, reason, extractor, array, straightened)
+
+
+def _extract(
+    extractor: Any,
+    array: np.ndarray,
+    cache_dir: str | os.PathLike[str] | None,
+    tell: ProgressCallback,
+) -> np.ndarray:
     tell("features", 0, 1)
     if cache_dir is not None and is_cacheable(extractor):
         X = extract_features(extractor, array, image_keys(array), cache_dir, progress=tell)
     else:
         X = extractor.transform(array)
     tell("features", 1, 1)
-    timings["features"] = time.perf_counter() - start
+    return X
 
-    estimator = ImageClusterer(n_clusters=n_clusters, random_state=seed, **params)
-    estimator.fit(X, progress=tell)
-    timings.update(estimator.timings_)
-    labels, confidence = estimator.labels_, estimator.confidence_
-    refined = None
-    if _should_refine(refine, features, estimator.n_clusters_, array):
-        from pixclass.cluster.refine import refine_labels
 
-        t = time.perf_counter()
-        refined = refine_labels(
-            array,
-            labels,
-            confidence,
-            neighbours=_neighbours(estimator),
-            random_state=seed,
-            progress=tell,
-        )
-        labels, confidence = refined.labels, refined.confidence
-        timings["refine"] = time.perf_counter() - t
-    model = Model(
-        features=features,
-        feature_params=extractor.get_params(),
-        color_mode="RGB" if array.ndim == 4 else "L",
-        image_size=(int(array.shape[1]), int(array.shape[2])),
-        clusterer=estimator,
-        refiner=None if refined is None else refined.refiner,
-        deskew=deskew,
+def _refine(
+    array: np.ndarray, estimator: ImageClusterer, seed: int | None, tell: ProgressCallback
+) -> Any:
+    from pixclass.cluster.refine import refine_labels
+
+    return refine_labels(
+        array,
+        estimator.labels_,
+        estimator.confidence_,
+        neighbours=_neighbours(estimator),
+        random_state=seed,
+        progress=tell,
     )
-    coords = None
-    if map_2d:
-        t = time.perf_counter()
-        tell("map", 0, 1)
-        coords = _map_2d(estimator.embedding_, seed)
-        tell("map", 1, 1)
-        timings["map"] = time.perf_counter() - t
-    timings["total"] = time.perf_counter() - start
+
+
+def _discovery(
+    prepared: _Prepared,
+    estimator: ImageClusterer,
+    refined: Any,
+    timings: dict[str, float],
+    coords: np.ndarray | None,
+    n_representatives: int,
+) -> Discovery:
+    labels, confidence = estimator.labels_, estimator.confidence_
     refinement = None
     if refined is not None:
+        labels, confidence = refined.labels, refined.confidence
         refinement = {"rounds": refined.rounds, "stopped": refined.stopped}
+    extractor = prepared.extractor
+    model = Model(
+        features=prepared.features,
+        feature_params=extractor.get_params(),
+        color_mode="RGB" if prepared.array.ndim == 4 else "L",
+        image_size=(int(prepared.array.shape[1]), int(prepared.array.shape[2])),
+        clusterer=estimator,
+        refiner=None if refined is None else refined.refiner,
+        deskew=prepared.deskew,
+    )
     return Discovery(
         labels=labels,
         confidence=confidence,
         n_clusters=int(len(np.unique(labels[labels >= 0]))),
         model=model,
         params={
-            "features": features,
-            "features_reason": features_reason,
+            "features": prepared.features,
+            "features_reason": prepared.features_reason,
             "feature_params": _jsonable(extractor.get_params()),
             **_jsonable(estimator.get_params()),
             "refine": refinement is not None,
-            "deskew": deskew,
+            "deskew": prepared.deskew,
             "consensus": {
                 "runs": len(estimator.runs_),
                 "unanimous": float(np.mean(estimator.agreement_ == 1)),

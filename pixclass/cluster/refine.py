@@ -332,55 +332,61 @@ def refine_labels(
     tol : float, default=0.002
         Stop when a round changes fewer than this share of the labels.
     """
-    torch = _require_torch()
-    tell = report(progress)
+    _require_torch()
     rng = np.random.default_rng(random_state)
+    # What picks the first round's training images: the neighbours' agreement; later rounds use
+    # the network's own confidence.
+    score = confidence.astype(np.float32)
+    if neighbours is not None:
+        score = neighbour_agreement(labels, neighbours) + 1e-3 * score
+    plan = _Plan(max_rounds, epochs, keep, per_class, width, tol, batch_size)
+    return _self_train(images, labels, confidence, score, plan, rng, report(progress))
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The knobs of ``refine_labels`` (documented there)."""
+
+    max_rounds: int
+    epochs: int
+    keep: float
+    per_class: int
+    width: int
+    tol: float
+    batch_size: int
+
+
+def _self_train(
+    images: np.ndarray,
+    labels: np.ndarray,
+    confidence: np.ndarray,
+    score: np.ndarray,
+    plan: _Plan,
+    rng: np.random.Generator,
+    tell: ProgressCallback,
+) -> RefineResult:
+    """Train-and-relabel rounds until one converges, collapses a class, or the rounds run out."""
+    torch = _require_torch()
     seed = int(rng.integers(2**31 - 1))
     k = int(labels.max()) + 1
     size = network_size(images.shape)
     x = _as_tensor(images, size)
     first_sizes = np.bincount(labels[labels >= 0], minlength=k)
     current, current_conf = labels.copy(), confidence.astype(np.float32).copy()
-    # What picks a round's training images: at first the neighbours' agreement, later the
-    # network's own confidence.
-    score = current_conf
-    if neighbours is not None:
-        score = neighbour_agreement(labels, neighbours) + 1e-3 * current_conf
     refiner: CnnRefiner | None = None
     rounds: list[dict[str, float]] = []
-    stopped = f"reached {max_rounds} rounds"
-    for round_no in range(1, max_rounds + 1):
+    stopped = f"reached {plan.max_rounds} rounds"
+    for round_no in range(1, plan.max_rounds + 1):
         clock = time.perf_counter()
         stage = f"refine round {round_no}"
-        rows = _training_rows(current, score, keep, per_class, rng)
+        rows = _training_rows(current, score, plan.keep, plan.per_class, rng)
         y = torch.from_numpy(current[rows].astype(np.int64))
-        net = _train(
-            x[rows],
-            y,
-            k,
-            width=width,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed + round_no,
-            tell=tell,
-            stage=stage,
-        )
-        tell(f"{stage}: relabel", 0, 1)
-        proba = _proba_tensor(net, x)
-        tell(f"{stage}: relabel", 1, 1)
+        train = {"width": plan.width, "epochs": plan.epochs, "batch_size": plan.batch_size}
+        net = _train(x[rows], y, k, seed=seed + round_no, tell=tell, stage=stage, **train)
+        proba = _relabel(net, x, tell, stage)
         new = proba.argmax(axis=1).astype(np.int64)
-        sizes = np.bincount(new, minlength=k)
-        changed = float(np.mean(new != current))
-        rounds.append(
-            {
-                "round": float(round_no),
-                "trained_on": float(len(rows)),
-                "changed": changed,
-                "seconds": time.perf_counter() - clock,
-                "smallest_class_ratio": float((sizes / np.maximum(first_sizes, 1)).min()),
-            }
-        )
-        if (sizes < 0.5 * first_sizes).any():
+        rounds.append(_round_record(round_no, len(rows), new, current, first_sizes, clock))
+        if (np.bincount(new, minlength=k) < 0.5 * first_sizes).any():
             stopped = (
                 f"round {round_no} would shrink a class below half its size, "
                 f"kept round {round_no - 1}"
@@ -388,8 +394,33 @@ def refine_labels(
             break
         current, current_conf = new, proba.max(axis=1).astype(np.float32)
         score = current_conf
-        refiner = CnnRefiner.from_net(net, int(x.shape[1]), k, width, size)
-        if changed < tol:
-            stopped = f"converged at round {round_no} ({changed:.2%} of labels changed)"
+        refiner = CnnRefiner.from_net(net, int(x.shape[1]), k, plan.width, size)
+        if rounds[-1]["changed"] < plan.tol:
+            stopped = f"converged at round {round_no} ({rounds[-1]['changed']:.2%} changed)"
             break
     return RefineResult(current, current_conf, refiner, rounds, stopped)
+
+
+def _relabel(net: Any, x: Any, tell: ProgressCallback, stage: str) -> np.ndarray:
+    tell(f"{stage}: relabel", 0, 1)
+    proba = _proba_tensor(net, x)
+    tell(f"{stage}: relabel", 1, 1)
+    return proba
+
+
+def _round_record(
+    round_no: int,
+    trained_on: int,
+    new: np.ndarray,
+    current: np.ndarray,
+    first_sizes: np.ndarray,
+    clock: float,
+) -> dict[str, float]:
+    sizes = np.bincount(new, minlength=len(first_sizes))
+    return {
+        "round": float(round_no),
+        "trained_on": float(trained_on),
+        "changed": float(np.mean(new != current)),
+        "seconds": time.perf_counter() - clock,
+        "smallest_class_ratio": float((sizes / np.maximum(first_sizes, 1)).min()),
+    }
