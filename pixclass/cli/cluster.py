@@ -193,8 +193,8 @@ def _cluster_collection(
     quiet: bool,
 ) -> None:
     try:
-        from pixclass.store import open_store
-        from pixclass.store.clustering import run_collection_clustering
+        from pixclass.services.cluster import run_collection_clustering
+        from pixclass.services.collections import open_store
     except ImportError as exc:  # pragma: no cover - the store ships with pixclass
         raise InputError(f"the database store is not available: {exc}") from exc
     store = open_store(settings)

@@ -8,8 +8,8 @@ import click
 
 from pixclass.cli.common import err_console
 from pixclass.cli.store import opened_store
-from pixclass.store import assign_image, get_run, list_clusters, list_runs, rename_cluster
-from pixclass.store.runs import RunInfo
+from pixclass.services.corrections import assign_image, rename_cluster
+from pixclass.services.runs import RunInfo, get_run, list_clusters, list_runs
 
 
 @click.group("runs")

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pixclass.store.classify import LOW_CONFIDENCE, UNKNOWN
+from pixclass.store.assignments import LOW_CONFIDENCE, UNKNOWN
 from pixclass.store.db import Store
 from pixclass.store.results import display_name
 from pixclass.store.runs import run_row

@@ -140,10 +140,10 @@ def list_clusters(store: Store, run_id: int) -> list[ClusterInfo]:
         clusters = session.scalars(
             select(Cluster).where(Cluster.run_id == run_id).order_by(Cluster.index)
         )
-        return [_cluster_info(c) for c in clusters]
+        return [cluster_info(c) for c in clusters]
 
 
-def _cluster_info(cluster: Cluster) -> ClusterInfo:
+def cluster_info(cluster: Cluster) -> ClusterInfo:
     return ClusterInfo(
         index=cluster.index,
         name=cluster.name,
@@ -178,7 +178,7 @@ def rename_cluster(store: Store, run_id: int, cluster: str | int, name: str) -> 
         found = find_cluster(session, run_id, cluster)
         found.name = cleaned or None
         session.flush()
-        return _cluster_info(found)
+        return cluster_info(found)
 
 
 def assign_image(
@@ -212,7 +212,7 @@ def assign_image(
         row.set_by_person = True
         row.updated_at = utcnow()
         session.flush()
-        return run_id, _cluster_info(target)
+        return run_id, cluster_info(target)
 
 
 @dataclass(frozen=True)

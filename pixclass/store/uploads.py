@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from pixclass.io.decode import ImageReadError
 from pixclass.io.hashing import sha256_bytes
+from pixclass.io.thumbnails import check_image
 from pixclass.store.blobs import chunks
 from pixclass.store.collections import collection_id
 from pixclass.store.db import Store
 from pixclass.store.images import NewImage, add_images, add_names
 from pixclass.store.schema import BlobHash, Image, ImageName
-from pixclass.store.thumbnails import check_image
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def test_parameters_get_defaults_and_methods_match_the_pipeline(settings: Settin
 def test_classify_job_adds_images_to_the_current_run(clustered: Settings) -> None:
     write_digits(clustered.data_dir / "more", 500, 12)
     with open_store(clustered) as store:
-        from pixclass.store import ingest
+        from pixclass.services.ingest import ingest
 
         found = ingest(store, clustered.data_dir / "more", "digits")
         new_ids = sorted(found.image_ids.values())

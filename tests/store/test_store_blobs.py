@@ -10,7 +10,8 @@ import pytest
 from store_samples import write_mnist_pngs
 
 from pixclass.errors import ConflictError, NotFoundError
-from pixclass.store import DatabaseBlobStore, DirectoryBlobStore, Store, ingest, list_images
+from pixclass.services.ingest import ingest
+from pixclass.store import DatabaseBlobStore, DirectoryBlobStore, Store, list_images
 from pixclass.store.checks import check_consistency, collect_garbage
 from pixclass.store.features import load_features, save_features
 

@@ -12,8 +12,9 @@ from store_runs import stored_run
 from store_samples import write_mnist_pngs
 
 from pixclass.errors import InputError, NotFoundError
-from pixclass.store import Store, assign_image, ingest, list_images, rename_cluster
-from pixclass.store.export import export_collection, export_paths, export_rows
+from pixclass.services.export import export_collection, export_paths, export_rows
+from pixclass.services.ingest import ingest
+from pixclass.store import Store, assign_image, list_images, rename_cluster
 
 pytestmark = pytest.mark.usefixtures("mnist_available")
 

@@ -7,8 +7,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from pixclass.jobs import cancel_job, get_job, list_jobs, submit_job
-from pixclass.store import Store, get_run, list_runs
-from pixclass.store.browse import collection_by_id, nav
+from pixclass.services.collections import Store, collection_by_id
+from pixclass.services.pages import nav
+from pixclass.services.runs import get_run, list_runs
 from pixclass.web.deps import context, render, store
 from pixclass.web.schemas import JobOut, RunOut, RunRequest
 

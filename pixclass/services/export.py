@@ -12,7 +12,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -276,3 +276,24 @@ def _write_zip(store: Store, rows: list[ExportRow], dest: Path, progress: Progre
         raise InputError(f"cannot write the export to {dest}: {exc.strerror or exc}") from exc
     finally:
         temp.unlink(missing_ok=True)
+
+
+SELECTION_FORMATS = ("csv", "zip")
+
+
+def export_selection(
+    store: Store, run_id: int, image_ids: Sequence[int], dest: str | Path, *, fmt: str
+) -> ExportReport:
+    """Write the images ``image_ids`` of run ``run_id`` with their classes to ``dest``."""
+    if fmt not in SELECTION_FORMATS:
+        raise InputError(f"a selection exports as {' or '.join(SELECTION_FORMATS)}, not {fmt!r}")
+    wanted = {int(i) for i in image_ids}
+    if not wanted:
+        raise InputError("select at least one image to export")
+    run = get_run(store, run_id)
+    rows = [row for row in export_rows(store, run.collection, run_id) if row.image_id in wanted]
+    if fmt == "csv":
+        _write_text(str(dest), _csv_text(rows))
+    else:
+        _write_zip(store, rows, Path(dest), report(None))
+    return ExportReport(run_id, len(rows), len({r.class_name for r in rows}), str(dest))

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
 from pixclass.errors import NoImagesError
 from pixclass.io.decode import (
@@ -31,12 +30,10 @@ from pixclass.io.imageset import ImageSet, SkippedImage
 from pixclass.io.labeled import sorted_class_names
 from pixclass.io.load import ModeArg, SizeArg, auto_mode, auto_size, check_mode, check_size
 from pixclass.progress import Cancelled, ProgressCallback, report
-from pixclass.store.collections import collection_id
 from pixclass.store.db import Store
-from pixclass.store.images import iter_image_bytes
+from pixclass.store.images import image_headers, iter_image_bytes
 from pixclass.store.results import RunResult, save_result
 from pixclass.store.runs import Heartbeat, cancel_run, create_run, fail_run, start_run
-from pixclass.store.schema import Image
 
 # Images fetched from the database per query while decoding.
 FETCH_CHUNK = 500
@@ -180,20 +177,7 @@ def load_collection(
     Known labels (from datasets and labeled folders) come along for evaluation.
     """
     checked_mode, checked_size = check_mode(mode), check_size(size)
-    with store.session() as session:
-        rows = session.execute(
-            select(
-                Image.id,
-                Image.file_name,
-                Image.width,
-                Image.height,
-                Image.mode,
-                Image.format,
-                Image.known_label,
-            )
-            .where(Image.collection_id == collection_id(session, collection_name))
-            .order_by(Image.id)
-        ).all()
+    rows = image_headers(store, collection_name)
     if len(rows) < 2:
         raise NoImagesError(
             f"collection {collection_name!r} holds {len(rows)} image(s); at least 2 are needed. "
