@@ -14,7 +14,13 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pixclass"
 # What store may build on: below it there is only reading files, settings and errors.
-STORE_MAY_IMPORT = ("pixclass.store", "pixclass.io", "pixclass.config", "pixclass.errors", "pixclass.progress")
+STORE_MAY_IMPORT = (
+    "pixclass.store",
+    "pixclass.io",
+    "pixclass.config",
+    "pixclass.errors",
+    "pixclass.progress",
+)
 
 
 def module_name(path: Path) -> str:
@@ -35,7 +41,7 @@ def _resolve(node: ast.ImportFrom, current: str, is_package: bool) -> str:
 
 
 def imported(tree: ast.Module, current: str, is_package: bool, *, top_level: bool) -> set[str]:
-    """The pixclass modules a module imports (``from a import b`` counts a.b when a.b is a module)."""
+    """The pixclass modules a module imports (``from a import b`` also counts ``a.b``)."""
     names: set[str] = set()
     nodes = _top_level_nodes(tree) if top_level else list(ast.walk(tree))
     for node in nodes:
@@ -75,7 +81,9 @@ def _in(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
 
 
-def test_store_imports_nothing_above_io_config_errors(graph: dict[str, dict[str, set[str]]]) -> None:
+def test_store_imports_nothing_above_io_config_errors(
+    graph: dict[str, dict[str, set[str]]],
+) -> None:
     wrong = {
         f"{name} imports {target}"
         for name, edges in graph.items()

@@ -16,6 +16,7 @@ from pixclass.progress import Cancelled
 from pixclass.services.classify import UNKNOWN, ClassifyReport, classify_images
 from pixclass.services.cluster import run_collection_clustering
 from pixclass.services.ingest import IngestReport, ingest
+from pixclass.services.options import DEFAULTS, check_cluster_options
 from pixclass.services.targets import review_needed, review_percent, send_counts, send_event
 from pixclass.store import get_run
 from pixclass.store.jobs import JobInfo, update_job_result
@@ -64,10 +65,8 @@ def run_cluster(ctx: JobContext) -> dict[str, Any]:
         run_id = run_collection_clustering(
             store,
             job.collection,
-            n_clusters=params.get("n_clusters", "auto"),
-            features=params.get("features", "auto"),
-            seed=params.get("seed", 0),
-            method=params.get("method", "gmm"),
+            **check_cluster_options({k: v for k, v in params.items() if k in DEFAULTS}),
+            cache_dir=ctx.settings.cache_dir,
             progress=ctx.progress,
             on_run=on_run,
         )

@@ -15,7 +15,7 @@ from pixclass.store.corrections import (
     split_cluster,
 )
 from pixclass.store.db import Store
-from pixclass.store.results import ClusterInfo, assign_image, rename_cluster
+from pixclass.store.results import ClusterInfo, assign_image, cluster_index, rename_cluster
 
 __all__ = [
     "MAX_IMAGES_PER_CORRECTION",
@@ -28,8 +28,12 @@ __all__ = [
 ]
 
 
-def split_class(store: Store, run_id: int, index: int, k: int, seed: int = 0) -> list[ClusterInfo]:
-    """Split class ``index`` of a run into ``k`` parts by k-means in the run's feature space."""
+def split_class(
+    store: Store, run_id: int, cluster: str | int, k: int, seed: int = 0
+) -> list[ClusterInfo]:
+    """Split a class of a run (index, ``cluster-N`` or its name) into ``k`` parts by k-means in
+    the run's feature space; the first part keeps the class, the others are new classes."""
+    index = cluster_index(store, run_id, cluster)
     card = get_class(store, run_id, index)
     members = class_images(store, run_id, index, limit=max(card.size, 1))
     ids = [m.image_id for m in members]

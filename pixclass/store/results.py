@@ -164,6 +164,12 @@ def find_cluster(session: Session, run_id: int, cluster: str | int) -> Cluster:
     raise NotFoundError(f"run {run_id} has no cluster {text!r} (clusters: {known or 'none'})")
 
 
+def cluster_index(store: Store, run_id: int, cluster: str | int) -> int:
+    """The index of a class of a run given by index, display name or given name."""
+    with store.session() as session:
+        return find_cluster(session, run_id, cluster).index
+
+
 def _by_index(cluster: Cluster) -> int:
     return cluster.index
 

@@ -184,19 +184,6 @@ class Thumbnail(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Feature(Base):
-    """A feature vector of one image by one extractor, as float32 bytes."""
-
-    __tablename__ = "features"
-
-    image_id: Mapped[int] = mapped_column(
-        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
-    )
-    extractor: Mapped[str] = mapped_column(String(200), primary_key=True)
-    dim: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
-
-
 class Run(Base):
     """One clustering of a collection, from queued to done (or failed, or cancelled)."""
 

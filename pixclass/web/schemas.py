@@ -67,6 +67,8 @@ class RunRequest(BaseModel):
     features: str = "auto"
     method: str = "gmm"
     seed: int | None = 0
+    refine: bool | Literal["auto"] = "auto"
+    deskew: bool | Literal["auto"] = "auto"
 
 
 class JobOut(BaseModel):
