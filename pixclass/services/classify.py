@@ -21,7 +21,6 @@ from pixclass.services.models import loaded_run
 from pixclass.store.assignments import (
     CHUNK,
     LOW_CONFIDENCE,
-    UNKNOWN,
     add_assignments,
     checked_image_ids,
     class_names,
@@ -32,7 +31,7 @@ from pixclass.store.browse import classes_of, collection_by_id, latest_done_run_
 from pixclass.store.collections import CollectionInfo
 from pixclass.store.db import Store
 from pixclass.store.images import iter_image_bytes
-from pixclass.store.results import load_model_bytes
+from pixclass.store.results import UNKNOWN, load_model_bytes
 from pixclass.store.runs import get_run
 from pixclass.store.uploads import add_files
 

@@ -141,7 +141,7 @@ def _result(loaded: StoredImageSet, found: Any, decode_seconds: float) -> RunRes
     metrics: dict[str, Any] = {
         "n_images": len(labels),
         "n_clusters": int(found.n_clusters),
-        "n_noise": int((labels < 0).sum()),
+        "n_unknown": int((labels < 0).sum()),
         "mean_confidence": float(confidence.mean()) if len(confidence) else 0.0,
         "n_skipped": len(imageset.skipped),
     }

@@ -22,12 +22,10 @@ from pixclass.progress import ProgressCallback, report
 from pixclass.store.collections import collection_id
 from pixclass.store.db import Store
 from pixclass.store.images import ImageRecord, iter_image_bytes, list_images
-from pixclass.store.results import effective_classes, list_clusters
+from pixclass.store.results import UNKNOWN, effective_classes, list_clusters
 from pixclass.store.runs import get_run, latest_done_run
 
 EXPORT_FORMATS = ("csv", "json", "folders", "zip")
-# Images ingested after the run was made have no class in it.
-UNASSIGNED = "unassigned"
 CSV_COLUMNS = (
     "image_id",
     "file_name",
@@ -145,7 +143,7 @@ def _row(image: ImageRecord, found: Any) -> ExportRow:
         image_id=image.id,
         file_name=image.file_name,
         sha256=image.sha256,
-        class_name=found.class_name if found else UNASSIGNED,
+        class_name=found.class_name if found else UNKNOWN,  # ingested after the run
         cluster=found.cluster if found else None,
         confidence=found.confidence if found else None,
         set_by_person=bool(found and found.set_by_person),

@@ -19,7 +19,6 @@ from pixclass.store.schema import Assignment, Cluster, Image, Run, RunModel, utc
 
 # Below this confidence an image's class is uncertain: it counts towards "review needed".
 LOW_CONFIDENCE = 0.5
-UNKNOWN = "unknown"
 # Image ids per query.
 CHUNK = 1000
 

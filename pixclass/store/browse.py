@@ -62,7 +62,7 @@ class MapPoints:
     image_ids: np.ndarray  # int64
     x: np.ndarray  # float32
     y: np.ndarray  # float32
-    cluster: np.ndarray  # int32, -1 for noise or no class
+    cluster: np.ndarray  # int32, -1: unknown (no class)
 
 
 def collection_by_id(store: Store, collection_id: int) -> CollectionInfo:
@@ -280,7 +280,7 @@ def classes_of(store: Store, run_id: int, image_ids: list[int]) -> dict[int, Cla
 
 
 def map_points(store: Store, run_id: int) -> MapPoints:
-    """Every image of a run that has a map position, with its class (-1: noise or none)."""
+    """Every image of a run that has a map position, with its class (-1: unknown)."""
     with store.session() as session:
         run_row(session, run_id)
         # Through the connection, not the ORM session: for 70,000 rows the ORM's result

@@ -46,7 +46,7 @@ def move_images(
 def confirm_images(store: Store, run_id: int, image_ids: Sequence[int]) -> int:
     """A person confirms the class a run gave these images; returns how many were confirmed.
 
-    Images without a class (noise, or not classified by the run) are left alone.
+    Images without a class (unknown, or not classified by the run) are left alone.
     """
     ids = _checked_ids(image_ids)
     confirmed = 0

@@ -23,12 +23,15 @@ from pixclass.store.db import Store
 from pixclass.store.runs import latest_done_run, run_row
 from pixclass.store.schema import Assignment, Cluster, Image, Run, RunModel, utcnow
 
+# The one word people read for an image in no class (label -1), in the CLI, the API and pages.
+UNKNOWN = "unknown"
+
 
 def display_name(index: int | None, name: str | None) -> str:
     """How a cluster is shown: the name a person gave it, else ``cluster-N``."""
     if name:
         return name
-    return "noise" if index is None else f"cluster-{index}"
+    return UNKNOWN if index is None else f"cluster-{index}"
 
 
 @dataclass(frozen=True)

@@ -236,7 +236,7 @@ class Cluster(Base):
 
 
 class Assignment(Base):
-    """Where a run put an image: cluster (NULL for noise), confidence, and its 2-D map position.
+    """Where a run put an image: cluster (NULL: unknown), confidence, and its 2-D map position.
 
     ``set_by_person`` marks a human correction; those win over any run's result when an image's
     class is shown (see ``results.effective_classes``).
