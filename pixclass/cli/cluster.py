@@ -12,18 +12,12 @@ from rich.table import Table
 
 from pixclass.cli.common import err_console, get_settings, out_console, progress_bars, user_errors
 from pixclass.errors import InputError
+from pixclass.services.options import check_cluster_options, check_n_clusters
 
 
 def parse_k(value: str) -> int | str:
-    if value == "auto":
-        return "auto"
-    try:
-        k = int(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is neither 'auto' nor a whole number") from None
-    if k < 1:
-        raise click.BadParameter("the number of classes must be at least 1")
-    return k
+    """``--k`` through the one clustering-option validator (an error names what is accepted)."""
+    return check_n_clusters(value)
 
 
 def print_summary(labels: np.ndarray, timings: dict[str, float], names: dict[int, str]) -> None:
@@ -112,69 +106,88 @@ def cluster(
     Writes one CSV row per image (path,cluster,confidence); files that cannot be read are listed
     on stderr and in <output>.errors.csv, and never stop the run.
     """
-    from pixclass.cluster import discover
-    from pixclass.evaluate import evaluate_labels
-    from pixclass.io import load_source
-    from pixclass.io.results import errors_path, write_assignments, write_skipped
-
     settings = get_settings(ctx)
-    n_clusters = parse_k(k)
     with user_errors():
+        options = check_cluster_options(
+            {
+                "n_clusters": k,
+                "features": features,
+                "method": method,
+                "seed": seed,
+                "refine": "auto" if refine is None else refine,
+                "deskew": "auto" if deskew is None else deskew,
+            }
+        )
         if collection:
-            _cluster_collection(settings, collection, n_clusters, features, method, seed, quiet)
+            _cluster_collection(settings, collection, options, quiet)
             return
         if not source:
             raise InputError("give a SOURCE (folder, .zip or dataset name) or --collection NAME")
-        start = time.perf_counter()
-        with progress_bars(not quiet) as progress:
-            images = load_source(source, settings=settings, progress=progress)
-            result = discover(
-                images,
-                features=features,
-                n_clusters=n_clusters,
-                seed=seed,
-                method=method,
-                refine="auto" if refine is None else refine,
-                deskew="auto" if deskew is None else deskew,
-                cache_dir=settings.cache_dir,
-                progress=progress,
-            )
-        consensus = result.params.get("consensus") or {}
-        if consensus.get("runs", 1) > 1:
-            err_console.print(
-                f"consensus of {consensus['runs']} runs: they agree on "
-                f"{consensus['unanimous']:.1%} of the images",
-                highlight=False,
-            )
-        if result.refinement:
-            err_console.print(f"refinement: {_refinement_line(result)}", highlight=False)
-        if result.params.get("features_reason"):
-            err_console.print(
-                f"features: {result.params['features']} — {result.params['features_reason']}",
-                highlight=False,
-                soft_wrap=True,
-            )
-        result.timings["load"] = time.perf_counter() - start - result.timings["total"]
-        result.timings["total"] = time.perf_counter() - start
-        write_assignments(output, images.names, result.labels, result.confidence)
-        if images.skipped:
-            report = errors_path(output if output != "-" else "assignments.csv")
-            write_skipped(report, images.skipped)
-            for item in images.skipped:
-                err_console.print(f"skipped {item.path}: {item.reason}", highlight=False)
-            err_console.print(
-                f"[yellow]{len(images.skipped)} file(s) skipped[/]; reasons in {report}"
-            )
-        if model_out:
-            result.model.save(model_out)
-        print_summary(result.labels, result.timings, {})
-        if images.labels is not None and (images.labels >= 0).any():
-            known = images.labels >= 0
-            print_scores(evaluate_labels(images.labels[known], result.labels[known]))
-        if output != "-":
-            err_console.print(
-                f"assignments: {output}" + (f", model: {model_out}" if model_out else "")
-            )
+        _cluster_source(settings, source, options, output, model_out, quiet)
+
+
+def _cluster_source(
+    settings: Any,
+    source: str,
+    options: dict[str, Any],
+    output: str,
+    model_out: str | None,
+    quiet: bool,
+) -> None:
+    """Cluster the images of a folder, zip or dataset and write the assignments CSV."""
+    from pixclass.cluster import discover
+    from pixclass.evaluate import evaluate_labels
+    from pixclass.io import load_source
+    from pixclass.io.results import write_assignments
+
+    start = time.perf_counter()
+    with progress_bars(not quiet) as progress:
+        images = load_source(source, settings=settings, progress=progress)
+        result = discover(images, **options, cache_dir=settings.cache_dir, progress=progress)
+    _print_notes(result)
+    result.timings["load"] = time.perf_counter() - start - result.timings["total"]
+    result.timings["total"] = time.perf_counter() - start
+    write_assignments(output, images.names, result.labels, result.confidence)
+    _report_skipped(images.skipped, output)
+    if model_out:
+        result.model.save(model_out)
+    print_summary(result.labels, result.timings, {})
+    if images.labels is not None and (images.labels >= 0).any():
+        known = images.labels >= 0
+        print_scores(evaluate_labels(images.labels[known], result.labels[known]))
+    if output != "-":
+        err_console.print(f"assignments: {output}" + (f", model: {model_out}" if model_out else ""))
+
+
+def _print_notes(result: Any) -> None:
+    """What the run decided on its own: consensus, refinement, features."""
+    consensus = result.params.get("consensus") or {}
+    if consensus.get("runs", 1) > 1:
+        err_console.print(
+            f"consensus of {consensus['runs']} runs: they agree on "
+            f"{consensus['unanimous']:.1%} of the images",
+            highlight=False,
+        )
+    if result.refinement:
+        err_console.print(f"refinement: {_refinement_line(result)}", highlight=False)
+    if result.params.get("features_reason"):
+        err_console.print(
+            f"features: {result.params['features']} — {result.params['features_reason']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _report_skipped(skipped: list[Any], output: str) -> None:
+    from pixclass.io.results import errors_path, write_skipped
+
+    if not skipped:
+        return
+    report = errors_path(output if output != "-" else "assignments.csv")
+    write_skipped(report, skipped)
+    for item in skipped:
+        err_console.print(f"skipped {item.path}: {item.reason}", highlight=False)
+    err_console.print(f"[yellow]{len(skipped)} file(s) skipped[/]; reasons in {report}")
 
 
 def _refinement_line(result: Any) -> str:
@@ -184,29 +197,15 @@ def _refinement_line(result: Any) -> str:
 
 
 def _cluster_collection(
-    settings: Any,
-    collection: str,
-    n_clusters: int | str,
-    features: str,
-    method: str,
-    seed: int | None,
-    quiet: bool,
+    settings: Any, collection: str, options: dict[str, Any], quiet: bool
 ) -> None:
-    try:
-        from pixclass.store import open_store
-        from pixclass.store.clustering import run_collection_clustering
-    except ImportError as exc:  # pragma: no cover - the store ships with pixclass
-        raise InputError(f"the database store is not available: {exc}") from exc
-    store = open_store(settings)
-    with progress_bars(not quiet) as progress:
+    """Cluster a stored collection (every option and the embedding cache reach the run)."""
+    from pixclass.services.cluster import run_collection_clustering
+    from pixclass.services.collections import open_store
+
+    with open_store(settings) as store, progress_bars(not quiet) as progress:
         run_id = run_collection_clustering(
-            store,
-            collection,
-            n_clusters=n_clusters,
-            features=features,
-            seed=seed,
-            method=method,
-            progress=progress,
+            store, collection, **options, cache_dir=settings.cache_dir, progress=progress
         )
     err_console.print(f"run {run_id} stored; see `pixclass runs show {run_id}`")
 

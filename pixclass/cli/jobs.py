@@ -11,7 +11,7 @@ import click
 from pixclass.cli.common import err_console, get_settings, user_errors
 from pixclass.cli.store import opened_store
 from pixclass.errors import InputError
-from pixclass.store.jobs import JobInfo
+from pixclass.jobs import JobInfo
 
 
 @click.group("jobs")

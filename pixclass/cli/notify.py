@@ -59,8 +59,8 @@ def list_targets(ctx: click.Context, collection: str | None) -> None:
 
 
 def _collection_targets(ctx: click.Context, collection: str) -> list[Target]:
-    from pixclass.jobs.notifications import collection_targets
-    from pixclass.store import open_store
+    from pixclass.services.collections import open_store
+    from pixclass.services.targets import collection_targets
 
     with open_store(get_settings(ctx)) as store:
         return collection_targets(store, collection)
@@ -84,8 +84,8 @@ def add_target(ctx: click.Context, url: str, collection: str, tags: tuple[str, .
     PIXCLASS_SECRET_NAME or NAME under [secrets] in the config file: the database never holds
     a secret. Adding a URL the collection has already changes its tags.
     """
-    from pixclass.jobs.notifications import add_collection_target
-    from pixclass.store import open_store
+    from pixclass.services.collections import open_store
+    from pixclass.services.targets import add_collection_target
 
     settings = get_settings(ctx)
     with _user_errors(), open_store(settings) as store:
@@ -102,8 +102,8 @@ def add_target(ctx: click.Context, url: str, collection: str, tags: tuple[str, .
 def remove_target(ctx: click.Context, target: str, collection: str) -> None:
     """Stop sending a collection's events to TARGET: its URL as added, as shown by
     `notify targets --collection NAME`, or its number there (1 for the first)."""
-    from pixclass.jobs.notifications import remove_collection_target
-    from pixclass.store import open_store
+    from pixclass.services.collections import open_store
+    from pixclass.services.targets import remove_collection_target
 
     with _user_errors(), open_store(get_settings(ctx)) as store:
         removed = remove_collection_target(store, collection, target)
@@ -116,7 +116,8 @@ def remove_target(ctx: click.Context, target: str, collection: str) -> None:
 @click.pass_context
 def send_log(ctx: click.Context, collection: str | None, limit: int) -> None:
     """The notifications sent, newest first: event, target, result and the server's error."""
-    from pixclass.store import list_sends, open_store
+    from pixclass.services.collections import open_store
+    from pixclass.services.targets import list_sends
 
     with _user_errors(), open_store(get_settings(ctx)) as store:
         sends = list_sends(store, collection, limit)

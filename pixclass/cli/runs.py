@@ -1,4 +1,5 @@
-"""Commands about results: ``runs list|show``, ``clusters rename``, ``assign``."""
+"""Commands about results: ``runs list|show``, ``clusters rename|move|confirm|merge|split``,
+``assign``, ``similar``: the same services the web app calls."""
 
 from __future__ import annotations
 
@@ -8,8 +9,16 @@ import click
 
 from pixclass.cli.common import err_console
 from pixclass.cli.store import opened_store
-from pixclass.store import assign_image, get_run, list_clusters, list_runs, rename_cluster
-from pixclass.store.runs import RunInfo
+from pixclass.services.corrections import (
+    assign_image,
+    confirm_images,
+    merge_clusters,
+    move_images,
+    rename_cluster,
+    split_class,
+)
+from pixclass.services.runs import RunInfo, get_run, list_clusters, list_runs
+from pixclass.services.similar import similar_images
 
 
 @click.group("runs")
@@ -75,7 +84,7 @@ def runs_show(ctx: click.Context, run_id: int) -> None:
 
 @click.group("clusters")
 def clusters() -> None:
-    """Name the clusters of a run."""
+    """Name, move, confirm, merge and split the classes of a run."""
 
 
 @clusters.command("rename")
@@ -101,3 +110,69 @@ def assign(ctx: click.Context, image_id: int, cluster: str, run_id: int | None) 
     with opened_store(ctx) as store:
         used_run, info = assign_image(store, image_id, cluster, run_id=run_id)
     click.echo(f"image {image_id} is in {info.display_name} (run {used_run}), set by a person")
+
+
+@clusters.command("move")
+@click.argument("run_id", type=int)
+@click.argument("cluster")
+@click.argument("image_ids", type=int, nargs=-1, required=True)
+@click.pass_context
+def clusters_move(
+    ctx: click.Context, run_id: int, cluster: str, image_ids: tuple[int, ...]
+) -> None:
+    """Put IMAGE_IDS in CLUSTER (number or name) of run RUN_ID, as a person's decision."""
+    with opened_store(ctx) as store:
+        info, moved = move_images(store, run_id, list(image_ids), cluster)
+    click.echo(f"run {run_id}: {moved} image(s) moved to {info.display_name} ({info.size} now)")
+
+
+@clusters.command("confirm")
+@click.argument("run_id", type=int)
+@click.argument("image_ids", type=int, nargs=-1, required=True)
+@click.pass_context
+def clusters_confirm(ctx: click.Context, run_id: int, image_ids: tuple[int, ...]) -> None:
+    """Confirm the class run RUN_ID gave IMAGE_IDS (images with no class are left alone)."""
+    with opened_store(ctx) as store:
+        confirmed = confirm_images(store, run_id, list(image_ids))
+    click.echo(f"run {run_id}: {confirmed} image(s) confirmed")
+
+
+@clusters.command("merge")
+@click.argument("run_id", type=int)
+@click.argument("clusters_from", metavar="CLUSTER...", nargs=-1, required=True)
+@click.option("--into", required=True, help="The class (number or name) that takes them.")
+@click.pass_context
+def clusters_merge(
+    ctx: click.Context, run_id: int, clusters_from: tuple[str, ...], into: str
+) -> None:
+    """Move every image of the CLUSTERs of run RUN_ID into the class --into."""
+    with opened_store(ctx) as store:
+        info = merge_clusters(store, run_id, list(clusters_from), into)
+    click.echo(f"run {run_id}: merged into {info.display_name} ({info.size} images)")
+
+
+@clusters.command("split")
+@click.argument("run_id", type=int)
+@click.argument("cluster")
+@click.option("--into", "k", type=int, default=2, show_default=True, help="Number of parts.")
+@click.option("--seed", type=int, default=0, show_default=True, help="k-means seed.")
+@click.pass_context
+def clusters_split(ctx: click.Context, run_id: int, cluster: str, k: int, seed: int) -> None:
+    """Split CLUSTER of run RUN_ID into parts by k-means in the run's feature space."""
+    with opened_store(ctx) as store:
+        parts = split_class(store, run_id, cluster, k, seed)
+    for info in parts:
+        click.echo(f"{info.index}\t{info.display_name}\t{info.size} images")
+
+
+@click.command("similar")
+@click.argument("run_id", type=int)
+@click.argument("image_id", type=int)
+@click.option("--k", "k", type=int, default=12, show_default=True, help="How many images.")
+@click.pass_context
+def similar(ctx: click.Context, run_id: int, image_id: int, k: int) -> None:
+    """The images of run RUN_ID most like IMAGE_ID, nearest first, with their classes."""
+    with opened_store(ctx) as store:
+        found = similar_images(store, run_id, image_id, k)
+    for item in found:
+        click.echo(f"{item.image_id}\t{item.class_name}\t{item.confidence:.2f}")

@@ -10,19 +10,24 @@ import click
 
 from pixclass.cli.common import err_console, get_settings, progress_bars, user_errors
 from pixclass.io.imageset import SkippedImage
-from pixclass.store import (
+from pixclass.services.admin import (
+    check_consistency,
+    collect_garbage,
+    create_store_engine,
+    current_revision,
+    head_revision,
+    upgrade,
+)
+from pixclass.services.collections import (
     Store,
     create_collection,
     delete_collection,
     list_collections,
     open_store,
 )
-from pixclass.store.checks import check_consistency, collect_garbage
-from pixclass.store.db import create_store_engine
-from pixclass.store.export import EXPORT_FORMATS, export_collection
-from pixclass.store.ingest import BATCH_SIZE
-from pixclass.store.ingest import ingest as ingest_source
-from pixclass.store.migrate import current_revision, head_revision, upgrade
+from pixclass.services.export import EXPORT_FORMATS, export_collection
+from pixclass.services.ingest import BATCH_SIZE
+from pixclass.services.ingest import ingest as ingest_source
 
 # Skipped files listed one by one up to this many; beyond, the reasons are counted.
 MAX_LISTED = 20

@@ -34,6 +34,7 @@ from pixclass.features import get_extractor
 from pixclass.features.cache import extract_features, image_keys, is_cacheable
 from pixclass.features.choose import AUTO, choose_features
 from pixclass.io.imageset import ImageSet
+from pixclass.jsonable import jsonable
 from pixclass.progress import ProgressCallback, report
 
 
@@ -305,8 +306,8 @@ def _discovery(
         params={
             "features": prepared.features,
             "features_reason": prepared.features_reason,
-            "feature_params": _jsonable(extractor.get_params()),
-            **_jsonable(estimator.get_params()),
+            "feature_params": jsonable(extractor.get_params()),
+            **jsonable(estimator.get_params()),
             "refine": refinement is not None,
             "deskew": prepared.deskew,
             "consensus": {
@@ -317,7 +318,7 @@ def _discovery(
         timings=timings,
         representatives=_representatives(labels, confidence, n_representatives),
         first_labels=estimator.labels_,
-        refinement=_jsonable(refinement),
+        refinement=jsonable(refinement),
         embedding_2d=coords,
     )
 
@@ -391,13 +392,3 @@ def _should_refine(refine: bool | str, features: str, n_clusters: int, array: np
         )
         return False
     return True
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

@@ -21,6 +21,7 @@ import pixclass
 from pixclass.cluster.estimator import ImageClusterer
 from pixclass.errors import ModelError
 from pixclass.features import FeatureExtractor, as_mode, as_size, get_extractor
+from pixclass.io.decode import DecodeMode, decode_bytes
 
 FORMAT = "pixclass-model"
 FORMAT_VERSION = 1
@@ -72,14 +73,47 @@ class Model:
             self._extractor = get_extractor(self.features, **self.feature_params)
         return self._extractor
 
+    @property
+    def decode_mode(self) -> DecodeMode:
+        """The colour mode images are decoded to for this model."""
+        return "RGB" if self.color_mode == "RGB" else "L"
+
+    @property
+    def decode_size(self) -> tuple[int, int]:
+        """The (height, width) images are decoded to for this model."""
+        return int(self.image_size[0]), int(self.image_size[1])
+
+    def decode(self, data: bytes) -> np.ndarray:
+        """Encoded image bytes as the model's working mode and size (``ImageReadError`` if not)."""
+        return decode_bytes(data, mode=self.decode_mode, size=self.decode_size)
+
+    def blank(self, n: int = 1) -> np.ndarray:
+        """``n`` black images in the model's working shape (to warm the model up)."""
+        channels = (3,) if self.decode_mode == "RGB" else ()
+        return np.zeros((n, *self.decode_size, *channels), dtype=np.uint8)
+
+    @property
+    def training_rows(self) -> np.ndarray:
+        """The PCA rows of the images the model was fitted on, in fitting order."""
+        return self.clusterer.predictor_.rows
+
+    def project(self, images: np.ndarray) -> np.ndarray:
+        """Decoded images to rows of the model's PCA space (where ``neighbours`` searches)."""
+        features = self.extractor.transform(self.prepare(images))
+        return np.asarray(self.clusterer.reduction_.to_pca(features), dtype=np.float32)
+
+    def neighbours(self, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Distances and training-row indices of the ``k`` training images nearest each row,
+        nearest first, searched on the index the neighbour vote already holds."""
+        return self.clusterer.predictor_.nearest(rows, k)
+
     def prepare(self, images: np.ndarray) -> np.ndarray:
         """Bring decoded images to the model's colour mode and working size (and deskew them
         when the run did)."""
         images = np.asarray(images)
         if images.ndim == 2:
             images = images[None]
-        mode = "RGB" if self.color_mode == "RGB" else "L"
-        images = as_size(as_mode(images, mode), tuple(self.image_size))  # type: ignore[arg-type]
+        images = as_size(as_mode(images, self.decode_mode), self.decode_size)
         if self.deskew:
             from pixclass.features.deskew import deskew
 

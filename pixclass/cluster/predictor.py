@@ -19,6 +19,7 @@ The documented rule
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -65,19 +66,31 @@ class NeighbourVote:
         self.n_neighbors = max(1, min(n_neighbors, len(self.rows)))
         self.n_classes = int(self.labels.max(initial=-1)) + 1
         self._index: Any = None
+        self._lock = threading.Lock()
         self.unknown_distance = self._unknown_distance(unknown_quantile, random_state)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_index"] = None  # a faiss index is rebuilt from the rows; it does not pickle
+        state.pop("_lock", None)
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def _search(self, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        if self._index is None:
-            faiss = _faiss()
-            self._index = faiss.IndexFlatL2(self.rows.shape[1])
-            self._index.add(self.rows)
+        with self._lock:  # two request threads must not both build the index
+            if self._index is None:
+                faiss = _faiss()
+                index = faiss.IndexFlatL2(self.rows.shape[1])
+                index.add(self.rows)
+                self._index = index
         return search_in_blocks(self._index, X, k)
+
+    def nearest(self, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Distances and indices of the ``k`` training rows nearest each row of ``X``."""
+        return self._search(X, max(1, min(k, len(self.rows))))
 
     def _unknown_distance(self, quantile: float, random_state: int | None) -> float:
         if len(self.rows) < 2:

@@ -23,12 +23,11 @@ import os
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from pixclass.errors import InputError
-from pixclass.features.base import ColorMode, FeatureExtractor
+from pixclass.features.base import FeatureExtractor
 from pixclass.progress import ProgressCallback
 
 # Merge shards once there are this many, so lookups open a handful of files, not hundreds.
@@ -104,39 +103,6 @@ def extract_features(
         store.add(missing, rows)
         found.update(zip(missing, rows, strict=True))
     return np.stack([found[key] for key in keys]).astype(np.float32, copy=False)
-
-
-class CachedExtractor:
-    """Wraps an extractor so ``transform`` goes through ``extract_features``.
-
-    Parameters
-    ----------
-    extractor : FeatureExtractor
-    cache_dir : path
-        The cache root (``Settings.cache_dir``).
-    """
-
-    def __init__(self, extractor: FeatureExtractor, cache_dir: str | os.PathLike[str]) -> None:
-        self.extractor = extractor
-        self.cache_dir = cache_dir
-        self.name: str = extractor.name
-        self.color_mode: ColorMode | None = extractor.color_mode
-        self.image_size: tuple[int, int] | None = extractor.image_size
-
-    def get_params(self) -> dict[str, Any]:
-        return self.extractor.get_params()
-
-    def transform(
-        self,
-        images: np.ndarray,
-        *,
-        keys: list[str] | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> np.ndarray:
-        """Features of ``images``; ``keys`` defaults to ``image_keys(images)``."""
-        images = np.asarray(images)
-        keys = image_keys(images) if keys is None else keys
-        return extract_features(self.extractor, images, keys, self.cache_dir, progress=progress)
 
 
 def _transform(

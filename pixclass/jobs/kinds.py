@@ -10,13 +10,15 @@ import logging
 from typing import Any
 
 from pixclass.jobs import messages
-from pixclass.jobs.notifications import review_needed, review_percent, send_counts, send_event
 from pixclass.jobs.runner import JobContext, JobKind, StagePlan
 from pixclass.notify import Event, SendResult
 from pixclass.progress import Cancelled
-from pixclass.store import get_run, ingest, run_collection_clustering
-from pixclass.store.classify import UNKNOWN, ClassifyReport, classify_images
-from pixclass.store.ingest import IngestReport
+from pixclass.services.classify import UNKNOWN, ClassifyReport, classify_images
+from pixclass.services.cluster import run_collection_clustering
+from pixclass.services.ingest import IngestReport, ingest
+from pixclass.services.options import DEFAULTS, check_cluster_options
+from pixclass.services.targets import review_needed, review_percent, send_counts, send_event
+from pixclass.store import get_run
 from pixclass.store.jobs import JobInfo, update_job_result
 from pixclass.store.reports import RunSummary, run_summary
 
@@ -63,10 +65,8 @@ def run_cluster(ctx: JobContext) -> dict[str, Any]:
         run_id = run_collection_clustering(
             store,
             job.collection,
-            n_clusters=params.get("n_clusters", "auto"),
-            features=params.get("features", "auto"),
-            seed=params.get("seed", 0),
-            method=params.get("method", "gmm"),
+            **check_cluster_options({k: v for k, v in params.items() if k in DEFAULTS}),
+            cache_dir=ctx.settings.cache_dir,
             progress=ctx.progress,
             on_run=on_run,
         )

@@ -1,8 +1,7 @@
 """What each kind of job accepts, checked when it is submitted (not minutes later in a worker).
 
-* ``cluster``: ``n_clusters`` ("auto" or a whole number, default "auto"), ``features`` (an
-  extractor name or "auto", default "auto"), ``seed`` (a whole number or None, default 0:
-  repeatable), ``method`` ("gmm", "kmeans", "hdbscan" or "agglomerative", default "gmm").
+* ``cluster``: the clustering options of ``pixclass.services.options`` (``n_clusters``,
+  ``features``, ``seed``, ``method``, ``refine``, ``deskew``), checked by its one validator.
 * ``ingest``: ``source``, a folder or ``.zip`` inside the data dir (an upload; a relative path
   is taken relative to the data dir), or a dataset name (``mnist``, ``digits``, ...).
 * ``classify``: ``image_ids`` (images of the collection) or ``source`` (as for ingest: its images
@@ -19,13 +18,13 @@ from typing import Any
 
 from pixclass.config import Settings
 from pixclass.errors import InputError
+from pixclass.services.options import DEFAULTS, METHODS, check_cluster_options, whole_number
 from pixclass.store.schema import JOB_KINDS
 
-# As in pixclass.cluster.assign.METHODS (importing it here would load numba and umap on every
-# submit; a test keeps the two equal).
-METHODS = ("gmm", "kmeans", "hdbscan", "agglomerative")
+__all__ = ["METHODS", "check_params", "check_source"]
+
 ALLOWED = {
-    "cluster": {"n_clusters", "features", "seed", "method", "review_percent"},
+    "cluster": {*DEFAULTS, "review_percent"},
     "ingest": {"source"},
     "classify": {"image_ids", "source", "review_percent"},
 }
@@ -53,7 +52,7 @@ def check_params(settings: Settings, kind: str, params: dict[str, Any] | None) -
     if "review_percent" in given:
         checked["review_percent"] = _percent(given["review_percent"])
     if kind == "cluster":
-        checked.update(_cluster(given))
+        checked.update(check_cluster_options({k: v for k, v in given.items() if k in DEFAULTS}))
     elif kind == "ingest":
         if "source" not in given:
             raise InputError("an ingest job needs a source: a folder or .zip in the data dir")
@@ -61,53 +60,6 @@ def check_params(settings: Settings, kind: str, params: dict[str, Any] | None) -
     else:
         checked.update(_classify(settings, given))
     return checked
-
-
-def _cluster(given: dict[str, Any]) -> dict[str, Any]:
-    from pixclass.features import available_extractors
-
-    features = str(given.get("features", "auto"))
-    if features != "auto" and features not in available_extractors():
-        raise InputError(
-            f"unknown features {features!r}; use 'auto' or one of "
-            f"{', '.join(available_extractors())}"
-        )
-    method = str(given.get("method", "gmm"))
-    if method not in METHODS:
-        raise InputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    return {
-        "n_clusters": _n_clusters(given.get("n_clusters", "auto")),
-        "features": features,
-        "seed": _seed(given.get("seed", 0)),
-        "method": method,
-    }
-
-
-def _n_clusters(value: Any) -> int | str:
-    if isinstance(value, str) and value.strip().lower() == "auto":
-        return "auto"
-    number = _whole(value, "n_clusters", "'auto' or a whole number")
-    if number < 1:
-        raise InputError(f"n_clusters must be 'auto' or at least 1, got {value!r}")
-    return number
-
-
-def _seed(value: Any) -> int | None:
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
-        return None
-    return _whole(value, "seed", "a whole number or none")
-
-
-def _whole(value: Any, name: str, what: str) -> int:
-    if isinstance(value, bool):
-        raise InputError(f"{name} must be {what}, got {value!r}")
-    try:
-        number = int(str(value).strip()) if isinstance(value, str) else int(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be {what}, got {value!r}") from None
-    if isinstance(value, float) and value != number:
-        raise InputError(f"{name} must be {what}, got {value!r}")
-    return number
 
 
 def _percent(value: Any) -> float:
@@ -132,7 +84,7 @@ def _classify(settings: Settings, given: dict[str, Any]) -> dict[str, Any]:
         raise InputError("image_ids must be a non-empty list of image ids")
     if len(ids) > MAX_IMAGE_IDS:
         raise InputError(f"at most {MAX_IMAGE_IDS} image ids per job; split the list")
-    checked = [_whole(i, "every image id", "a whole number") for i in ids]
+    checked = [whole_number(i, "every image id", "a whole number") for i in ids]
     return {"image_ids": checked}
 
 

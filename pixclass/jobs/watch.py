@@ -35,13 +35,9 @@ from pixclass.config import Settings
 from pixclass.errors import ConflictError, InputError, NotFoundError
 from pixclass.io.decode import has_image_extension
 from pixclass.notify import SendResult
+from pixclass.services.classify import CurrentModel, load_current_model
 from pixclass.store import Store, create_collection, get_collection
-from pixclass.store.classify import (
-    CurrentModel,
-    class_names,
-    current_model_run,
-    load_current_model,
-)
+from pixclass.store.assignments import class_names, current_model_run
 from pixclass.store.inbox import processed_files, waiting_images
 
 log = logging.getLogger(__name__)

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from pixclass.io.sources import ImageEntry
 from pixclass.jobs import messages
 from pixclass.jobs.api import submit_job
-from pixclass.jobs.notifications import review_needed, review_percent, send_event
-from pixclass.store import get_collection, ingest
-from pixclass.store.classify import LOW_CONFIDENCE, classify_images
+from pixclass.services.classify import LOW_CONFIDENCE, classify_images
+from pixclass.services.ingest import IngestReport, ingest
+from pixclass.services.sources import IngestItem, IngestSource
+from pixclass.services.targets import review_needed, review_percent, send_event
+from pixclass.store import get_collection
 from pixclass.store.inbox import InboxEntry, mark_classified, record_inbox_files
-from pixclass.store.ingest import IngestReport
 from pixclass.store.jobs import list_jobs
-from pixclass.store.sources import IngestItem, IngestSource
 
 if TYPE_CHECKING:
     from pixclass.jobs.watch import BatchReport, InboxFile, InboxWatcher

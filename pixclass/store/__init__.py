@@ -5,17 +5,19 @@ image bytes in the database or in a blob directory. ALL SQL in pixclass lives in
 
 Typical use::
 
-    from pixclass.store import open_store, ingest, list_runs
+    from pixclass.store import open_store, list_runs
 
     with open_store(settings) as store:
-        report = ingest(store, "photos/", "holiday")
+        runs = list_runs(store, "holiday")
+
+What a person does with these (ingest, cluster, classify, export...) is in ``pixclass.services``;
+this package imports nothing above ``io``, ``config`` and ``errors``.
 """
 
 from __future__ import annotations
 
 from pixclass.store.blobs import BlobStore, DatabaseBlobStore, DirectoryBlobStore
 from pixclass.store.checks import ConsistencyReport, check_consistency, collect_garbage
-from pixclass.store.clustering import load_collection, run_collection_clustering
 from pixclass.store.collections import (
     CollectionInfo,
     create_collection,
@@ -26,8 +28,6 @@ from pixclass.store.collections import (
 )
 from pixclass.store.connect import open_store
 from pixclass.store.db import DatabaseUnavailableError, Store, create_store_engine
-from pixclass.store.export import EXPORT_FORMATS, export_collection
-from pixclass.store.features import load_features, save_features
 from pixclass.store.images import (
     ImageRecord,
     get_image,
@@ -36,7 +36,6 @@ from pixclass.store.images import (
     list_images,
     read_image_bytes,
 )
-from pixclass.store.ingest import IngestReport, ingest
 from pixclass.store.migrate import check_schema, current_revision, head_revision, upgrade
 from pixclass.store.notifications import SendRecord, list_sends, record_send
 from pixclass.store.results import (
@@ -65,7 +64,6 @@ from pixclass.store.runs import (
 from pixclass.store.stats import StorageSize, row_counts, storage_size
 
 __all__ = [
-    "EXPORT_FORMATS",
     "INTERRUPTED",
     "BlobStore",
     "ClusterInfo",
@@ -77,7 +75,6 @@ __all__ = [
     "Heartbeat",
     "ImageClass",
     "ImageRecord",
-    "IngestReport",
     "RunInfo",
     "RunResult",
     "SendRecord",
@@ -94,7 +91,6 @@ __all__ = [
     "current_revision",
     "delete_collection",
     "effective_classes",
-    "export_collection",
     "fail_interrupted_runs",
     "fail_run",
     "get_collection",
@@ -103,22 +99,17 @@ __all__ = [
     "get_thumbnail",
     "head_revision",
     "image_names",
-    "ingest",
     "list_clusters",
     "list_collections",
     "list_images",
     "list_runs",
     "list_sends",
-    "load_collection",
-    "load_features",
     "load_model_bytes",
     "open_store",
     "read_image_bytes",
     "record_send",
     "rename_cluster",
     "row_counts",
-    "run_collection_clustering",
-    "save_features",
     "save_result",
     "start_run",
     "storage_size",

@@ -13,23 +13,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pixclass.errors import NotFoundError
-from pixclass.store.collections import CollectionInfo, list_collections
+from pixclass.store.collections import CollectionInfo
 from pixclass.store.db import Store
-from pixclass.store.images import (
-    ImageRecord,
-    _record,
-    _record_query,
-    get_image,
-    read_image_bytes,
-)
+from pixclass.store.images import ImageRecord, image_record, image_record_query
 from pixclass.store.results import display_name
-from pixclass.store.runs import RunInfo, get_run, latest_done_run, run_row
+from pixclass.store.runs import latest_done_run, run_row
 from pixclass.store.schema import Assignment, Cluster, Collection, Image, Run
-from pixclass.store.thumbnails import mime_type
 
 
 @dataclass(frozen=True)
-class RunSummary:
+class RunBrief:
     """The few fields of a run that a list of collections shows."""
 
     id: int
@@ -69,7 +62,7 @@ class MapPoints:
     image_ids: np.ndarray  # int64
     x: np.ndarray  # float32
     y: np.ndarray  # float32
-    cluster: np.ndarray  # int32, -1 for noise or no class
+    cluster: np.ndarray  # int32, -1: unknown (no class)
 
 
 def collection_by_id(store: Store, collection_id: int) -> CollectionInfo:
@@ -94,7 +87,7 @@ def collection_by_id(store: Store, collection_id: int) -> CollectionInfo:
         )
 
 
-def latest_runs(store: Store) -> dict[int, RunSummary]:
+def latest_runs(store: Store) -> dict[int, RunBrief]:
     """The newest run of each collection (any status), by collection id."""
     with store.session() as session:
         newest = select(func.max(Run.id)).group_by(Run.collection_id)
@@ -102,8 +95,8 @@ def latest_runs(store: Store) -> dict[int, RunSummary]:
         return {run.collection_id: _summary(run) for run in runs}
 
 
-def _summary(run: Run) -> RunSummary:
-    return RunSummary(
+def _summary(run: Run) -> RunBrief:
+    return RunBrief(
         id=run.id,
         status=run.status,
         n_clusters=run.n_clusters,
@@ -287,7 +280,7 @@ def classes_of(store: Store, run_id: int, image_ids: list[int]) -> dict[int, Cla
 
 
 def map_points(store: Store, run_id: int) -> MapPoints:
-    """Every image of a run that has a map position, with its class (-1: noise or none)."""
+    """Every image of a run that has a map position, with its class (-1: unknown)."""
     with store.session() as session:
         run_row(session, run_id)
         # Through the connection, not the ORM session: for 70,000 rows the ORM's result
@@ -327,48 +320,16 @@ def run_image_ids(store: Store, run_id: int, limit: int | None = None) -> list[i
         return list(session.scalars(query))
 
 
-def collections_overview(store: Store) -> list[tuple[CollectionInfo, RunSummary | None]]:
-    """Every collection with its newest run (or None)."""
-    newest = latest_runs(store)
-    return [(info, newest.get(info.id)) for info in list_collections(store)]
-
-
-def original_image(store: Store, image_id: int) -> tuple[bytes, str]:
-    """The bytes of an image as ingested, and their MIME type."""
-    record = get_image(store, image_id)
-    return read_image_bytes(store, image_id), mime_type(record.format)
-
-
-@dataclass(frozen=True)
-class Nav:
-    """Where a page is: its collection and the run it shows (or the newest finished one)."""
-
-    collection: CollectionInfo
-    run: RunInfo | None
-
-
-def nav(store: Store, *, collection_id: int | None = None, run_id: int | None = None) -> Nav:
-    """The collection and run of a page, from a run id or a collection id."""
-    if run_id is not None:
-        run = get_run(store, run_id)
-        return Nav(collection_by_id(store, run_collection_id(store, run_id)), run)
-    if collection_id is None:
-        raise ValueError("nav needs a collection id or a run id")
-    collection = collection_by_id(store, collection_id)
-    latest = latest_done_run_id(store, collection_id)
-    return Nav(collection, get_run(store, latest) if latest is not None else None)
-
-
 def images_page(
     store: Store, collection_id: int, *, offset: int = 0, limit: int = 100
 ) -> list[ImageRecord]:
     """One page of a collection's images, in the order they were added."""
     with store.session() as session:
         rows = session.execute(
-            _record_query()
+            image_record_query()
             .where(Image.collection_id == collection_id)
             .order_by(Image.id)
             .offset(max(0, offset))
             .limit(max(0, limit))
         )
-        return [_record(image, sha, name) for image, sha, name in rows]
+        return [image_record(image, sha, name) for image, sha, name in rows]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from pixclass.errors import InputError, NotFoundError
 from pixclass.store.blobs import chunks
 from pixclass.store.db import Store
-from pixclass.store.results import ClusterInfo, _cluster_info, find_cluster
+from pixclass.store.results import ClusterInfo, cluster_info, find_cluster
 from pixclass.store.runs import run_row
 from pixclass.store.schema import Assignment, Cluster, Image, utcnow
 
@@ -40,13 +40,13 @@ def move_images(
         moved = _assign(session, run_id, ids, target.index, person=True)
         session.flush()
         session.refresh(target)
-        return _cluster_info(target), moved
+        return cluster_info(target), moved
 
 
 def confirm_images(store: Store, run_id: int, image_ids: Sequence[int]) -> int:
     """A person confirms the class a run gave these images; returns how many were confirmed.
 
-    Images without a class (noise, or not classified by the run) are left alone.
+    Images without a class (unknown, or not classified by the run) are left alone.
     """
     ids = _checked_ids(image_ids)
     confirmed = 0
@@ -90,7 +90,7 @@ def merge_clusters(
         _assign(session, run_id, ids, target.index, person=True)
         session.flush()
         session.refresh(target)
-        return _cluster_info(target)
+        return cluster_info(target)
 
 
 def split_cluster(
@@ -139,7 +139,7 @@ def split_cluster(
             .where(Cluster.run_id == run_id, Cluster.index.in_([source.index, *created]))
             .order_by(Cluster.index)
         )
-        return [_cluster_info(row) for row in rows]
+        return [cluster_info(row) for row in rows]
 
 
 def _checked_ids(image_ids: Sequence[int]) -> list[int]:

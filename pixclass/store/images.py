@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session
 
 from pixclass.errors import NotFoundError
+from pixclass.io.thumbnails import mime_type
 from pixclass.store.blobs import add_blobs, find_blob_ids
 from pixclass.store.collections import collection_id
 from pixclass.store.db import Store
 from pixclass.store.schema import Blob, BlobHash, Collection, Image, ImageName, Thumbnail, utcnow
-from pixclass.store.thumbnails import mime_type
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ class ImageRecord:
     known_label: str | None
 
 
-def _record_query() -> Select[Image, str, str]:
+def image_record_query() -> Select[Image, str, str]:
     return (
         select(Image, BlobHash.sha256, Collection.name)
         .join(BlobHash, BlobHash.blob_id == Image.blob_id)
@@ -147,7 +148,7 @@ def _record_query() -> Select[Image, str, str]:
     )
 
 
-def _record(image: Image, sha: str, collection: str) -> ImageRecord:
+def image_record(image: Image, sha: str, collection: str) -> ImageRecord:
     return ImageRecord(
         id=image.id,
         collection=collection,
@@ -168,19 +169,19 @@ def list_images(store: Store, collection: str) -> list[ImageRecord]:
     with store.session() as session:
         wanted = collection_id(session, collection)
         rows = session.execute(
-            _record_query().where(Image.collection_id == wanted).order_by(Image.id)
+            image_record_query().where(Image.collection_id == wanted).order_by(Image.id)
         )
-        return [_record(image, sha, name) for image, sha, name in rows]
+        return [image_record(image, sha, name) for image, sha, name in rows]
 
 
 def get_image(store: Store, image_id: int) -> ImageRecord:
     """One image by id; ``NotFoundError`` when there is none."""
     with store.session() as session:
-        row = session.execute(_record_query().where(Image.id == image_id)).first()
+        row = session.execute(image_record_query().where(Image.id == image_id)).first()
         if row is None:
             raise NotFoundError(f"no image with id {image_id}")
         image, sha, collection = row
-        return _record(image, sha, collection)
+        return image_record(image, sha, collection)
 
 
 def image_names(store: Store, image_id: int) -> list[str]:
@@ -244,3 +245,24 @@ def iter_image_bytes(
                     "ingested with a blob directory, set blob_dir (PIXCLASS_BLOB_DIR) to it"
                 )
         yield out
+
+
+def image_headers(store: Store, collection: str) -> list[Any]:
+    """Id, file name, header fields and known label of every image of a collection, by id:
+    what decoding a collection for clustering needs before it reads any bytes."""
+    with store.session() as session:
+        return list(
+            session.execute(
+                select(
+                    Image.id,
+                    Image.file_name,
+                    Image.width,
+                    Image.height,
+                    Image.mode,
+                    Image.format,
+                    Image.known_label,
+                )
+                .where(Image.collection_id == collection_id(session, collection))
+                .order_by(Image.id)
+            ).all()
+        )

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pixclass.store.classify import LOW_CONFIDENCE, UNKNOWN
+from pixclass.store.assignments import LOW_CONFIDENCE
 from pixclass.store.db import Store
-from pixclass.store.results import display_name
+from pixclass.store.results import UNKNOWN, display_name
 from pixclass.store.runs import run_row
 from pixclass.store.schema import Assignment, Cluster, Collection
 
@@ -25,7 +25,7 @@ class RunSummary:
     Attributes
     ----------
     classes : list of (str, int)
-        Class name (a person's, else ``cluster-N``; ``unknown`` for noise) and images, largest
+        Class name (a person's, else ``cluster-N``; ``unknown`` for label -1) and images, largest
         first.
     metrics : dict of str to float
         ACC, NMI and ARI against the labels the images were ingested with; empty without them.

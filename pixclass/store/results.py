@@ -23,12 +23,15 @@ from pixclass.store.db import Store
 from pixclass.store.runs import latest_done_run, run_row
 from pixclass.store.schema import Assignment, Cluster, Image, Run, RunModel, utcnow
 
+# The one word people read for an image in no class (label -1), in the CLI, the API and pages.
+UNKNOWN = "unknown"
+
 
 def display_name(index: int | None, name: str | None) -> str:
     """How a cluster is shown: the name a person gave it, else ``cluster-N``."""
     if name:
         return name
-    return "noise" if index is None else f"cluster-{index}"
+    return UNKNOWN if index is None else f"cluster-{index}"
 
 
 @dataclass(frozen=True)
@@ -140,10 +143,10 @@ def list_clusters(store: Store, run_id: int) -> list[ClusterInfo]:
         clusters = session.scalars(
             select(Cluster).where(Cluster.run_id == run_id).order_by(Cluster.index)
         )
-        return [_cluster_info(c) for c in clusters]
+        return [cluster_info(c) for c in clusters]
 
 
-def _cluster_info(cluster: Cluster) -> ClusterInfo:
+def cluster_info(cluster: Cluster) -> ClusterInfo:
     return ClusterInfo(
         index=cluster.index,
         name=cluster.name,
@@ -164,6 +167,12 @@ def find_cluster(session: Session, run_id: int, cluster: str | int) -> Cluster:
     raise NotFoundError(f"run {run_id} has no cluster {text!r} (clusters: {known or 'none'})")
 
 
+def cluster_index(store: Store, run_id: int, cluster: str | int) -> int:
+    """The index of a class of a run given by index, display name or given name."""
+    with store.session() as session:
+        return find_cluster(session, run_id, cluster).index
+
+
 def _by_index(cluster: Cluster) -> int:
     return cluster.index
 
@@ -178,7 +187,7 @@ def rename_cluster(store: Store, run_id: int, cluster: str | int, name: str) -> 
         found = find_cluster(session, run_id, cluster)
         found.name = cleaned or None
         session.flush()
-        return _cluster_info(found)
+        return cluster_info(found)
 
 
 def assign_image(
@@ -212,7 +221,7 @@ def assign_image(
         row.set_by_person = True
         row.updated_at = utcnow()
         session.flush()
-        return run_id, _cluster_info(target)
+        return run_id, cluster_info(target)
 
 
 @dataclass(frozen=True)

@@ -184,19 +184,6 @@ class Thumbnail(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Feature(Base):
-    """A feature vector of one image by one extractor, as float32 bytes."""
-
-    __tablename__ = "features"
-
-    image_id: Mapped[int] = mapped_column(
-        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
-    )
-    extractor: Mapped[str] = mapped_column(String(200), primary_key=True)
-    dim: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
-
-
 class Run(Base):
     """One clustering of a collection, from queued to done (or failed, or cancelled)."""
 
@@ -249,7 +236,7 @@ class Cluster(Base):
 
 
 class Assignment(Base):
-    """Where a run put an image: cluster (NULL for noise), confidence, and its 2-D map position.
+    """Where a run put an image: cluster (NULL: unknown), confidence, and its 2-D map position.
 
     ``set_by_person`` marks a human correction; those win over any run's result when an image's
     class is shown (see ``results.effective_classes``).

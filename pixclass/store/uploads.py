@@ -16,26 +16,22 @@ from sqlalchemy.orm import Session
 
 from pixclass.io.decode import ImageReadError
 from pixclass.io.hashing import sha256_bytes
+from pixclass.io.thumbnails import check_image
 from pixclass.store.blobs import chunks
 from pixclass.store.collections import collection_id
 from pixclass.store.db import Store
 from pixclass.store.images import NewImage, add_images, add_names
 from pixclass.store.schema import BlobHash, Image, ImageName
-from pixclass.store.thumbnails import check_image
 
 
 @dataclass(frozen=True)
 class AddedFile:
-    """What became of one file: its image id (None when skipped), whether it was new, or why not.
-
-    ``data`` is the file's bytes when it is a usable image (so callers need not read it again).
-    """
+    """What became of one file: its image id (None when skipped), whether it was new, or why not."""
 
     name: str
     image_id: int | None
     new: bool
     reason: str | None
-    data: bytes | None = None
 
 
 def add_files(store: Store, collection: str, files: Sequence[tuple[str, bytes]]) -> list[AddedFile]:
@@ -55,12 +51,12 @@ def add_files(store: Store, collection: str, files: Sequence[tuple[str, bytes]])
         ids = {**known, **added}
         _record_names(session, checked, ids, new)
     out = []
-    for (name, data), item in zip(files, checked, strict=True):
+    for (name, _), item in zip(files, checked, strict=True):
         if isinstance(item, str):
             out.append(AddedFile(name, None, False, item))
         else:
             is_new = new.get(item.sha256) is item
-            out.append(AddedFile(name, ids[item.sha256], is_new, None, data))
+            out.append(AddedFile(name, ids[item.sha256], is_new, None))
     return out
 
 

@@ -22,10 +22,9 @@ from fastapi.templating import Jinja2Templates
 
 import pixclass
 from pixclass.config import Settings
-from pixclass.store import Store, open_store
+from pixclass.services.collections import Store, open_store
 from pixclass.web.auth import AppToken, Principal, Sessions, authenticate, resolve_app_token
 from pixclass.web.errors import register_error_handlers
-from pixclass.web.runspace import RunSpaces
 from pixclass.web.templating import make_templates
 
 HERE = Path(__file__).parent
@@ -39,7 +38,6 @@ class AppContext:
     store: Store
     token: AppToken
     sessions: Sessions
-    spaces: RunSpaces
     templates: Jinja2Templates
 
 
@@ -54,7 +52,6 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         store=opened,
         token=token,
         sessions=Sessions(token.value),
-        spaces=RunSpaces(),
         templates=templates,
     )
 

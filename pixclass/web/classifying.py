@@ -1,4 +1,4 @@
-"""Classifying uploaded images: receive them, then ``runspace.classify_files``."""
+"""Classifying uploaded images: receive them, then ``services.classify.classify_files``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ from typing import TYPE_CHECKING
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from pixclass.errors import InputError, NotFoundError
+from pixclass.errors import InputError
 from pixclass.io.imageset import SkippedImage
-from pixclass.store import CollectionInfo, Store, get_run
-from pixclass.store.browse import collection_by_id, latest_done_run_id
-from pixclass.web.runspace import Classified, classify_files
+from pixclass.services.classify import Classified, classify_files, classify_target
 from pixclass.web.uploads import UploadLimits, receive_upload, upload_folder
 
 if TYPE_CHECKING:
@@ -20,24 +18,6 @@ if TYPE_CHECKING:
 # Classifying is for a few images at a time; more belong in an upload and a run.
 MAX_CLASSIFY_FILES = 1000
 ZIP_REFUSED = "a .zip cannot be classified here; add it on the Upload page"
-
-
-def classify_target(
-    store: Store, collection_id: int, run_id: int | None
-) -> tuple[CollectionInfo, int]:
-    """The collection and the run whose model classifies (default: its newest finished run)."""
-    collection = collection_by_id(store, collection_id)
-    if run_id is not None:
-        if get_run(store, run_id).collection != collection.name:
-            raise InputError(f"run {run_id} is not a run of collection {collection.name!r}")
-        return collection, run_id
-    latest = latest_done_run_id(store, collection_id)
-    if latest is None:
-        raise NotFoundError(
-            f"collection {collection.name!r} has no finished run yet: start a run first, "
-            "then classify new images with its classes"
-        )
-    return collection, latest
 
 
 async def classify_upload(
@@ -63,8 +43,6 @@ async def classify_upload(
         files = [(name, (folder / name).read_bytes()) for name in images]
     results = []
     if files:
-        results = await run_in_threadpool(
-            classify_files, ctx.store, ctx.spaces, collection.name, chosen, files
-        )
+        results = await run_in_threadpool(classify_files, ctx.store, collection.name, chosen, files)
     skipped = [Classified(s.path, None, False, None, None, 0.0, False, s.reason) for s in refused]
     return results + skipped, chosen

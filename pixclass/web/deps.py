@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from pixclass.store import Store
+from pixclass.services.collections import Store
 
 if TYPE_CHECKING:
     from pixclass.web.app import AppContext

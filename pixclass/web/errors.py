@@ -24,7 +24,7 @@ from pixclass.errors import (
     PixclassError,
     SchemaError,
 )
-from pixclass.store import DatabaseUnavailableError
+from pixclass.services.collections import DatabaseUnavailableError
 from pixclass.web.auth import CsrfError, NotAuthenticatedError
 from pixclass.web.uploads import UploadTooLargeError
 

@@ -10,8 +10,8 @@ import struct
 
 import numpy as np
 
-from pixclass.store import Store
-from pixclass.store.browse import class_cards, map_points
+from pixclass.services.collections import Store
+from pixclass.services.runs import class_cards, map_points
 from pixclass.web.palette import class_color
 from pixclass.web.schemas import MapClass, MapOut
 

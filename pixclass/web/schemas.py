@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from pixclass.store import CollectionInfo, RunInfo
-from pixclass.store.browse import ClassCard, ClassImage, RunSummary
+from pixclass.services.collections import CollectionInfo
+from pixclass.services.runs import ClassCard, ClassImage, RunBrief, RunInfo
 
 
 class CollectionCreate(BaseModel):
@@ -24,7 +24,7 @@ class RunSummaryOut(BaseModel):
     finished_at: datetime | None
 
     @classmethod
-    def of(cls, run: RunSummary | None) -> RunSummaryOut | None:
+    def of(cls, run: RunBrief | None) -> RunSummaryOut | None:
         return None if run is None else cls(**run.__dict__)
 
 
@@ -37,7 +37,7 @@ class CollectionOut(BaseModel):
     latest_run: RunSummaryOut | None = None
 
     @classmethod
-    def of(cls, info: CollectionInfo, latest: RunSummary | None = None) -> CollectionOut:
+    def of(cls, info: CollectionInfo, latest: RunBrief | None = None) -> CollectionOut:
         return cls(
             id=info.id,
             name=info.name,
@@ -67,6 +67,8 @@ class RunRequest(BaseModel):
     features: str = "auto"
     method: str = "gmm"
     seed: int | None = 0
+    refine: bool | Literal["auto"] = "auto"
+    deskew: bool | Literal["auto"] = "auto"
 
 
 class JobOut(BaseModel):

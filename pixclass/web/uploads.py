@@ -25,7 +25,8 @@ from pixclass.config import Settings
 from pixclass.errors import InputError
 from pixclass.io.decode import IMAGE_EXTENSIONS
 from pixclass.io.imageset import SkippedImage
-from pixclass.store import Store, ingest
+from pixclass.services.collections import Store
+from pixclass.services.ingest import ingest
 
 UPLOADS_DIR = "uploads"
 MAX_FIELD_BYTES = 64 * 1024

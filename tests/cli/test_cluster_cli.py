@@ -115,7 +115,7 @@ def test_dataset_source_names_rows_by_index(tmp_path) -> None:
     ("args", "message"),
     [
         (["cluster", "/no/such/folder"], "no such file or directory"),
-        (["cluster", "digits", "--k", "zero"], "neither 'auto' nor a whole number"),
+        (["cluster", "digits", "--k", "zero"], "n_clusters must be 'auto' or a whole number"),
         (["cluster", "digits", "--features", "nope"], "unknown feature extractor"),
         (["predict", "/no/model", "x.png"], "no model file"),
         (["evaluate", "/no/file.csv", "--dataset", "digits"], "no such file"),

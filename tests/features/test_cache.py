@@ -12,7 +12,6 @@ from pixclass.errors import InputError
 from pixclass.features import cache, get_extractor
 from pixclass.features.base import ColorMode
 from pixclass.features.cache import (
-    CachedExtractor,
     extract_features,
     extractor_key,
     image_keys,
@@ -144,18 +143,6 @@ def test_many_small_runs_are_merged_into_few_shards(
     result = extract_features(extractor, images, keys, tmp_path)
     assert extractor.rows_computed == 0
     np.testing.assert_array_equal(result, extractor.transform(images))
-
-
-def test_cached_extractor_keys_by_decoded_content(images: np.ndarray, tmp_path: Path) -> None:
-    inner = CountingExtractor()
-    wrapped = CachedExtractor(inner, tmp_path)
-    calls: list[tuple[str, int, int]] = []
-    first = wrapped.transform(images, progress=lambda *call: calls.append(call))
-    second = wrapped.transform(images.copy())
-    assert inner.rows_computed == 12 and calls == [("embed", 12, 12)]
-    np.testing.assert_array_equal(first, second)
-    assert wrapped.name == "counting" and wrapped.get_params() == inner.get_params()
-    assert image_keys(images[:1]) != image_keys(images[:1].reshape(1, 4, 9))
 
 
 def test_one_key_per_image_is_required(images: np.ndarray, tmp_path: Path) -> None:

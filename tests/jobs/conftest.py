@@ -11,7 +11,9 @@ from jobs_samples import BASE_URL, copy_database, write_digits
 from loopback_receivers import SmtpServer, start_smtp
 
 from pixclass.config import Settings
-from pixclass.store import ingest, open_store, run_collection_clustering
+from pixclass.services.cluster import run_collection_clustering
+from pixclass.services.ingest import ingest
+from pixclass.store import open_store
 
 TEMPLATE_IMAGES = 200
 

@@ -52,7 +52,7 @@ def test_ingest_job_reads_only_the_data_dir(settings: Settings, tmp_path: Path) 
         ("cluster", {"k": 3}, "unknown parameter"),
         ("cluster", {"n_clusters": 0}, "n_clusters must be 'auto' or at least 1"),
         ("cluster", {"n_clusters": "many"}, "n_clusters must be 'auto' or a whole number"),
-        ("cluster", {"features": "colours"}, "unknown features 'colours'"),
+        ("cluster", {"features": "colours"}, "unknown feature extractor 'colours'"),
         ("cluster", {"method": "dbscan"}, "unknown method 'dbscan'"),
         ("cluster", {"review_percent": 120}, "review_percent must be a number from 0 to 100"),
         ("ingest", {}, "needs a source"),
@@ -76,13 +76,15 @@ def test_parameters_get_defaults_and_methods_match_the_pipeline(settings: Settin
         "features": "auto",
         "seed": None,
         "method": "gmm",
+        "refine": "auto",
+        "deskew": "auto",
     }
 
 
 def test_classify_job_adds_images_to_the_current_run(clustered: Settings) -> None:
     write_digits(clustered.data_dir / "more", 500, 12)
     with open_store(clustered) as store:
-        from pixclass.store import ingest
+        from pixclass.services.ingest import ingest
 
         found = ingest(store, clustered.data_dir / "more", "digits")
         new_ids = sorted(found.image_ids.values())

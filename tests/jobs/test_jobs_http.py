@@ -17,12 +17,13 @@ from pixclass.cli.notify import notify
 from pixclass.config import Settings
 from pixclass.errors import InputError
 from pixclass.jobs import get_job, submit_job
-from pixclass.jobs.notifications import (
+from pixclass.services.ingest import ingest
+from pixclass.services.targets import (
     add_collection_target,
     collection_targets,
     remove_collection_target,
 )
-from pixclass.store import create_collection, ingest, list_sends, open_store
+from pixclass.store import create_collection, list_sends, open_store
 
 
 @pytest.fixture
@@ -158,8 +159,8 @@ def test_notify_cli_adds_lists_removes_and_logs(
     assert "run-failed" in listed
     assert "No notifications sent yet" in run("log")
     with open_store(settings) as store:
-        from pixclass.jobs.notifications import send_event
         from pixclass.notify import RunFailed
+        from pixclass.services.targets import send_event
 
         send_event(settings, store, RunFailed("birds", 3, "boom"), collection="birds", run_id=3)
     logged = run("log", "--collection", "birds")

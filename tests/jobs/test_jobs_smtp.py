@@ -17,7 +17,7 @@ from PIL import Image
 from pixclass.config import Settings
 from pixclass.jobs import get_job, submit_job
 from pixclass.jobs.messages import MONTAGE_CELL, MONTAGE_PER_CLASS
-from pixclass.jobs.notifications import add_collection_target
+from pixclass.services.targets import add_collection_target
 from pixclass.store import list_clusters, list_sends, open_store
 
 PASSWORD = "p@ss%w;rd#1/x"

@@ -18,7 +18,8 @@ from pytest_httpserver import HTTPServer
 
 from pixclass.config import Settings
 from pixclass.jobs.watch import BatchReport, InboxWatcher, is_candidate
-from pixclass.store import Store, effective_classes, open_store, run_collection_clustering
+from pixclass.services.cluster import run_collection_clustering
+from pixclass.store import Store, effective_classes, open_store
 from pixclass.store.schema import InboxFile
 
 

@@ -20,7 +20,8 @@ from jobs_samples import write_digits
 
 from pixclass.config import Settings
 from pixclass.jobs import JobInfo, cancel_job, get_job, submit_job
-from pixclass.store import INTERRUPTED, Store, get_run, ingest, list_runs, open_store
+from pixclass.services.ingest import ingest
+from pixclass.store import INTERRUPTED, Store, get_run, list_runs, open_store
 from pixclass.store.db import create_store_engine
 from pixclass.store.jobs import JOB_INTERRUPTED
 from pixclass.store.migrate import upgrade

@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import numpy as np
 import pytest
 from store_samples import write_mnist_pngs
 
 from pixclass.errors import ConflictError, NotFoundError
-from pixclass.store import DatabaseBlobStore, DirectoryBlobStore, Store, ingest, list_images
+from pixclass.services.ingest import ingest
+from pixclass.store import DatabaseBlobStore, DirectoryBlobStore, Store, list_images
 from pixclass.store.checks import check_consistency, collect_garbage
-from pixclass.store.features import load_features, save_features
 
 
 def _sha(data: bytes) -> str:
@@ -58,18 +57,3 @@ def test_bytes_in_use_cannot_be_deleted(store: Store, tmp_path: Path) -> None:
     sha = list_images(store, "d")[0].sha256
     with store.write() as session, pytest.raises(ConflictError, match="still used"):
         DatabaseBlobStore(session).delete(sha)
-
-
-@pytest.mark.usefixtures("mnist_available")
-def test_features_round_trip(store: Store, tmp_path: Path) -> None:
-    write_mnist_pngs(tmp_path / "d", 3)
-    ingest(store, tmp_path / "d", "d")
-    ids = [image.id for image in list_images(store, "d")]
-    vectors = np.arange(3 * 5, dtype=np.float32).reshape(3, 5) / 7
-    save_features(store, "pixels", ids[:2], vectors[:2])
-    found, missing = load_features(store, "pixels", ids)
-    assert np.array_equal(found, vectors[:2]) and missing == [ids[2]]
-    save_features(store, "pixels", ids, vectors * 2)  # replaces
-    found, missing = load_features(store, "pixels", ids)
-    assert np.array_equal(found, vectors * 2) and missing == []
-    assert load_features(store, "hog", ids)[1] == ids

@@ -81,3 +81,45 @@ def test_user_errors_are_one_line(run_cli: Any, store: Store) -> None:
     assert "no such file" in run_cli("ingest", "/no/such/dir", "-c", "x", code=1).output
     assert "no run with id 7" in run_cli("runs", "show", "7", code=1).output
     assert "no image with id 5" in run_cli("assign", "5", "0", code=1).output
+
+
+@pytest.mark.slow
+def test_the_cli_corrects_splits_and_finds_similar_images_like_the_app(
+    run_cli: Any, store: Store, tmp_path: Path
+) -> None:
+    from pixclass.services.cluster import run_collection_clustering
+    from pixclass.services.ingest import ingest
+    from pixclass.store import list_clusters
+    from pixclass.store.results import effective_classes
+
+    write_mnist_pngs(tmp_path / "src", 60)
+    ingest(store, tmp_path / "src", "d")
+    run_id = run_collection_clustering(
+        store, "d", n_clusters=3, seed=0, map_2d=False, refine=False, deskew=False
+    )
+    before = {c.image_id: c.cluster for c in effective_classes(store, run_id)}
+    ids = sorted(before)
+
+    # similar: k images, never the image itself, each with its class from the run.
+    lines = run_cli("similar", str(run_id), str(ids[0]), "--k", "5").output.strip().splitlines()
+    found = [int(line.split("\t")[0]) for line in lines]
+    assert len(found) == 5 and ids[0] not in found and set(found) <= set(ids)
+    assert all(line.split("\t")[1].startswith("cluster-") for line in lines)
+
+    moved = run_cli("clusters", "move", str(run_id), "cluster-2", str(ids[0]), str(ids[1]))
+    assert "2 image(s) moved to cluster-2" in moved.output
+    assert "1 image(s) confirmed" in run_cli("clusters", "confirm", str(run_id), str(ids[2])).output
+    after = {c.image_id: c for c in effective_classes(store, run_id)}
+    assert after[ids[0]].cluster == after[ids[1]].cluster == 2 and after[ids[2]].set_by_person
+
+    merged = run_cli("clusters", "merge", str(run_id), "1", "--into", "0").output
+    sizes = {c.index: c.size for c in list_clusters(store, run_id)}
+    assert f"merged into cluster-0 ({sizes[0]} images)" in merged and sizes[1] == 0
+
+    split = run_cli("clusters", "split", str(run_id), "cluster-0", "--into", "2").output
+    parts = [line.split("\t") for line in split.strip().splitlines()]
+    assert [p[0] for p in parts] == ["0", "3"]  # the class keeps a part, one new class
+    assert sum(int(p[2].split()[0]) for p in parts) == sizes[0]
+    assert (
+        "has no cluster 'nine'" in run_cli("clusters", "split", str(run_id), "nine", code=1).output
+    )

@@ -10,17 +10,17 @@ from store_samples import mnist_arrays, write_mnist_pngs
 
 from pixclass.cluster import Model
 from pixclass.errors import NoImagesError
+from pixclass.services.cluster import load_collection, run_collection_clustering
+from pixclass.services.ingest import ingest
 from pixclass.store import (
     Store,
     effective_classes,
     get_run,
-    ingest,
     list_clusters,
     list_images,
     list_runs,
     load_model_bytes,
 )
-from pixclass.store.clustering import load_collection, run_collection_clustering
 
 pytestmark = [pytest.mark.usefixtures("mnist_available"), pytest.mark.slow]
 

@@ -10,14 +10,8 @@ from store_runs import stored_run
 from store_samples import mnist_arrays, png_bytes, write_mnist_pngs
 
 from pixclass.errors import InputError, NotFoundError
-from pixclass.store import (
-    Store,
-    create_collection,
-    effective_classes,
-    ingest,
-    list_clusters,
-    list_images,
-)
+from pixclass.services.ingest import ingest
+from pixclass.store import Store, create_collection, effective_classes, list_clusters, list_images
 from pixclass.store.browse import (
     class_cards,
     class_images,

@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from store_samples import write_mnist_pngs
 
 from pixclass.config import Settings
-from pixclass.store import INTERRUPTED, Store, ingest, list_images, list_runs, open_store
+from pixclass.services.ingest import ingest
+from pixclass.store import INTERRUPTED, Store, list_images, list_runs, open_store
 from pixclass.store.checks import check_consistency, collect_garbage
 from pixclass.store.schema import Image, Run
 

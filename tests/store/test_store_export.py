@@ -12,8 +12,9 @@ from store_runs import stored_run
 from store_samples import write_mnist_pngs
 
 from pixclass.errors import InputError, NotFoundError
-from pixclass.store import Store, assign_image, ingest, list_images, rename_cluster
-from pixclass.store.export import export_collection, export_paths, export_rows
+from pixclass.services.export import export_collection, export_paths, export_rows
+from pixclass.services.ingest import ingest
+from pixclass.store import Store, assign_image, list_images, rename_cluster
 
 pytestmark = pytest.mark.usefixtures("mnist_available")
 
@@ -109,11 +110,11 @@ def test_refusals(named: tuple[Store, int, dict[str, bytes]], tmp_path: Path) ->
         export_collection(store, "other", tmp_path / "y.csv", fmt="csv", run_id=run_id)
 
 
-def test_images_added_after_the_run_are_unassigned(
+def test_images_added_after_the_run_are_unknown(
     named: tuple[Store, int, dict[str, bytes]], tmp_path: Path
 ) -> None:
     store, _, _ = named
     write_mnist_pngs(tmp_path / "later", 8)
     ingest(store, tmp_path / "later", "six")
     rows = export_rows(store, "six", named[1])
-    assert [r.class_name for r in rows].count("unassigned") == 2
+    assert [r.class_name for r in rows].count("unknown") == 2

@@ -14,12 +14,12 @@ from store_samples import photo_bytes, write_bad_files, write_mnist_pngs
 
 from pixclass.config import Settings
 from pixclass.errors import InputError
+from pixclass.services.ingest import ingest
 from pixclass.store import (
     Store,
     delete_collection,
     get_thumbnail,
     image_names,
-    ingest,
     list_collections,
     list_images,
     open_store,

@@ -9,12 +9,12 @@ from store_runs import stored_run
 from store_samples import write_mnist_pngs
 
 from pixclass.errors import InputError, NotFoundError
+from pixclass.services.ingest import ingest
 from pixclass.store import (
     Store,
     assign_image,
     effective_classes,
     get_run,
-    ingest,
     list_clusters,
     list_images,
     list_runs,

@@ -14,13 +14,13 @@ import sqlalchemy as sa
 from store_samples import write_mnist_pngs
 
 from pixclass.config import Settings
+from pixclass.services.ingest import ingest
 from pixclass.store import (
     INTERRUPTED,
     Store,
     cancel_run,
     fail_interrupted_runs,
     get_run,
-    ingest,
     list_runs,
     open_store,
 )

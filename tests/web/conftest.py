@@ -12,7 +12,9 @@ import pytest
 from web_samples import MNIST_DIR, N_DIGITS, TOKEN, csrf_of, make_settings, write_digits
 
 from pixclass.config import Settings
-from pixclass.store import ingest, open_store, run_collection_clustering
+from pixclass.services.cluster import run_collection_clustering
+from pixclass.services.ingest import ingest
+from pixclass.store import open_store
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Starlette's note that its TestClient wants httpx2

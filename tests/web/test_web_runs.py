@@ -52,6 +52,13 @@ def test_run_form_and_progress_fragment(browser: TestClient) -> None:
         headers={"X-CSRF-Token": browser.csrf, "HX-Request": "true"},
     )
     assert bad.status_code == 400 and bad.headers["HX-Retarget"] == "#flash"
+    # A k that is not a number is an error naming what is accepted, never a silent "auto".
+    ten = browser.post(
+        "/collections/1/runs",
+        data={"features": "pixels", "k": "ten"},
+        headers={"X-CSRF-Token": browser.csrf, "HX-Request": "true"},
+    )
+    assert ten.status_code == 400 and "'auto' or a whole number" in ten.text
 
 
 def test_delete_collection(api: TestClient, browser: TestClient) -> None:

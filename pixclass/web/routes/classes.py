@@ -8,14 +8,13 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from pixclass.store import Store, rename_cluster
-from pixclass.store.browse import class_cards, class_images, get_class, nav
-from pixclass.store.corrections import merge_clusters, move_images
-from pixclass.store.results import ClusterInfo
+from pixclass.services.collections import Store
+from pixclass.services.corrections import merge_clusters, move_images, rename_cluster, split_class
+from pixclass.services.pages import nav
+from pixclass.services.runs import ClusterInfo, class_cards, class_images, get_class
 from pixclass.web.auth import safe_next
 from pixclass.web.deps import context, render, store
 from pixclass.web.responses import flash, go_to
-from pixclass.web.runspace import split_class
 from pixclass.web.schemas import (
     ClassOut,
     ClusterOut,
@@ -104,7 +103,7 @@ def merge_page(
 @pages.post("/runs/{run_id}/classes/{index}/split")
 def split_page(request: Request, run_id: int, index: int, k: int = Form(2)) -> Response:
     ctx = context(request)
-    split_class(ctx.store, ctx.spaces, run_id, index, k)
+    split_class(ctx.store, run_id, index, k)
     return go_to(request, f"/runs/{run_id}/classes")
 
 
@@ -163,9 +162,7 @@ def merge_api(run_id: int, body: MergeRequest, db: Store = Depends(store)) -> Cl
 def split_api(request: Request, run_id: int, index: int, body: SplitRequest) -> list[ClusterOut]:
     """Re-cluster a class's images into ``k`` parts (k-means in the run's feature space)."""
     ctx = context(request)
-    return [
-        _cluster(c) for c in split_class(ctx.store, ctx.spaces, run_id, index, body.k, body.seed)
-    ]
+    return [_cluster(c) for c in split_class(ctx.store, run_id, index, body.k, body.seed)]
 
 
 @api.post("/runs/{run_id}/move")

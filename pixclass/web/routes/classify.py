@@ -6,8 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from pixclass.store.browse import nav
-from pixclass.web.classifying import classify_target, classify_upload
+from pixclass.services.classify import classify_target
+from pixclass.services.pages import nav
+from pixclass.web.classifying import classify_upload
 from pixclass.web.deps import context, render
 from pixclass.web.routes.upload import MULTIPART_BODY
 from pixclass.web.schemas import ClassifiedOut

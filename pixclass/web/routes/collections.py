@@ -5,8 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pixclass.store import Store, create_collection, delete_collection
-from pixclass.store.browse import collection_by_id, collections_overview, images_page
+from pixclass.services.collections import (
+    Store,
+    collection_by_id,
+    create_collection,
+    delete_collection,
+    images_page,
+)
+from pixclass.services.pages import collections_overview
 from pixclass.web.deps import render, store
 from pixclass.web.schemas import CollectionCreate, CollectionOut, CountOut, ImageRecordOut
 

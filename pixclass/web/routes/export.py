@@ -8,8 +8,10 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from pixclass.store import Store, export_collection, list_runs
-from pixclass.store.browse import collection_by_id, nav
+from pixclass.services.collections import Store, collection_by_id
+from pixclass.services.export import export_collection
+from pixclass.services.pages import nav
+from pixclass.services.runs import list_runs
 from pixclass.web.deps import context, render, store
 from pixclass.web.downloads import download
 

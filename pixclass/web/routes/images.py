@@ -6,10 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from pixclass.store import Store, get_thumbnail
-from pixclass.store.browse import original_image
+from pixclass.services.collections import Store, get_thumbnail
+from pixclass.services.pages import image_details, original_image
 from pixclass.web.deps import context, render, store
-from pixclass.web.runspace import image_details
 from pixclass.web.schemas import ImageClassOut, ImageOut
 
 pages = APIRouter(include_in_schema=False)
@@ -22,7 +21,7 @@ CACHE = {"Cache-Control": "private, max-age=86400"}
 @pages.get("/images/{image_id}")
 def image_page(request: Request, image_id: int, run: int | None = None) -> Response:
     ctx = context(request)
-    details = image_details(ctx.store, ctx.spaces, image_id, run)
+    details = image_details(ctx.store, image_id, run)
     return render(request, "image.html", d=details, nav=details.nav, tab="classes")
 
 
@@ -33,7 +32,7 @@ def image_api(
     """An image with its class in ``run`` (default: the newest finished run) and the ``similar``
     images nearest to it in the run's feature space."""
     ctx = context(request)
-    d = image_details(ctx.store, ctx.spaces, image_id, run, k=min(max(similar, 0), 100))
+    d = image_details(ctx.store, image_id, run, k=min(max(similar, 0), 100))
     return ImageOut(
         id=d.image.id,
         collection=d.image.collection,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
 
-from pixclass.store import Store
-from pixclass.store.browse import class_cards, nav
-from pixclass.store.selection import export_selection
+from pixclass.services.collections import Store
+from pixclass.services.export import export_selection
+from pixclass.services.pages import nav
+from pixclass.services.runs import class_cards
 from pixclass.web.deps import context, render, store
 from pixclass.web.downloads import download
 from pixclass.web.mapdata import map_binary, map_meta

@@ -6,15 +6,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from pixclass.jobs.notifications import (
+from pixclass.notify import EVENT_TYPES, Target, TestMessage
+from pixclass.services.collections import Store, collection_by_id
+from pixclass.services.pages import nav
+from pixclass.services.targets import (
     add_collection_target,
     collection_targets,
+    list_sends,
     remove_collection_target,
     send_event,
 )
-from pixclass.notify import EVENT_TYPES, Target, TestMessage
-from pixclass.store import Store, list_sends
-from pixclass.store.browse import collection_by_id, nav
 from pixclass.web.deps import context, render, store
 from pixclass.web.responses import go_to
 from pixclass.web.schemas import SendOut, TargetIn, TargetOut

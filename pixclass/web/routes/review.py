@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from pixclass.store import Store
-from pixclass.store.browse import class_cards, count_unreviewed, nav, review_queue
-from pixclass.store.corrections import confirm_images
+from pixclass.services.collections import Store
+from pixclass.services.corrections import confirm_images
+from pixclass.services.pages import nav
+from pixclass.services.runs import class_cards, count_unreviewed, review_queue
 from pixclass.web.deps import render, store
 from pixclass.web.responses import flash
 from pixclass.web.schemas import ConfirmRequest, CountOut, ImageClassOut

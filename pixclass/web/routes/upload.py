@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from pixclass.store.browse import collection_by_id, nav
+from pixclass.services.collections import collection_by_id
+from pixclass.services.pages import nav
 from pixclass.web.deps import context, render
 from pixclass.web.schemas import SkippedOut, UploadOut
 from pixclass.web.uploads import UploadReport, upload_to_collection

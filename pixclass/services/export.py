@@ -12,7 +12,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -22,12 +22,10 @@ from pixclass.progress import ProgressCallback, report
 from pixclass.store.collections import collection_id
 from pixclass.store.db import Store
 from pixclass.store.images import ImageRecord, iter_image_bytes, list_images
-from pixclass.store.results import effective_classes, list_clusters
+from pixclass.store.results import UNKNOWN, effective_classes, list_clusters
 from pixclass.store.runs import get_run, latest_done_run
 
 EXPORT_FORMATS = ("csv", "json", "folders", "zip")
-# Images ingested after the run was made have no class in it.
-UNASSIGNED = "unassigned"
 CSV_COLUMNS = (
     "image_id",
     "file_name",
@@ -145,7 +143,7 @@ def _row(image: ImageRecord, found: Any) -> ExportRow:
         image_id=image.id,
         file_name=image.file_name,
         sha256=image.sha256,
-        class_name=found.class_name if found else UNASSIGNED,
+        class_name=found.class_name if found else UNKNOWN,  # ingested after the run
         cluster=found.cluster if found else None,
         confidence=found.confidence if found else None,
         set_by_person=bool(found and found.set_by_person),
@@ -276,3 +274,24 @@ def _write_zip(store: Store, rows: list[ExportRow], dest: Path, progress: Progre
         raise InputError(f"cannot write the export to {dest}: {exc.strerror or exc}") from exc
     finally:
         temp.unlink(missing_ok=True)
+
+
+SELECTION_FORMATS = ("csv", "zip")
+
+
+def export_selection(
+    store: Store, run_id: int, image_ids: Sequence[int], dest: str | Path, *, fmt: str
+) -> ExportReport:
+    """Write the images ``image_ids`` of run ``run_id`` with their classes to ``dest``."""
+    if fmt not in SELECTION_FORMATS:
+        raise InputError(f"a selection exports as {' or '.join(SELECTION_FORMATS)}, not {fmt!r}")
+    wanted = {int(i) for i in image_ids}
+    if not wanted:
+        raise InputError("select at least one image to export")
+    run = get_run(store, run_id)
+    rows = [row for row in export_rows(store, run.collection, run_id) if row.image_id in wanted]
+    if fmt == "csv":
+        _write_text(str(dest), _csv_text(rows))
+    else:
+        _write_zip(store, rows, Path(dest), report(None))
+    return ExportReport(run_id, len(rows), len({r.class_name for r in rows}), str(dest))

@@ -22,13 +22,13 @@ from pixclass.config import Settings
 from pixclass.io.decode import ImageReadError, bomb_warnings_as_errors
 from pixclass.io.hashing import sha256_bytes
 from pixclass.io.imageset import SkippedImage
+from pixclass.io.thumbnails import check_image
 from pixclass.progress import ProgressCallback, report
+from pixclass.services.sources import IngestItem, IngestSource, open_source
 from pixclass.store.blobs import DirectoryBlobStore
 from pixclass.store.collections import ensure_collection
 from pixclass.store.db import Store
 from pixclass.store.images import ContentIndex, NewImage, add_images, add_names, load_content_index
-from pixclass.store.sources import IngestItem, IngestSource, open_source
-from pixclass.store.thumbnails import check_image
 
 # Images per transaction: big enough that commits cost little, small enough that a kill loses
 # little and memory stays flat (a batch of photos holds their bytes until it is written).

@@ -25,7 +25,23 @@ from pixclass.notify import (
     normalise_targets,
     targets_from_dicts,
 )
-from pixclass.store import Store, get_collection, record_send, update_collection_settings
+from pixclass.store import (
+    SendRecord,
+    Store,
+    get_collection,
+    list_sends,
+    record_send,
+    update_collection_settings,
+)
+
+__all__ = [
+    "SendRecord",
+    "add_collection_target",
+    "collection_targets",
+    "list_sends",
+    "remove_collection_target",
+    "send_event",
+]
 
 log = logging.getLogger(__name__)
 

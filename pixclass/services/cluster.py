@@ -9,6 +9,7 @@ is killed, the heartbeat stops and the next store opened marks it failed (see ``
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
 from pixclass.errors import NoImagesError
 from pixclass.io.decode import (
@@ -30,13 +30,12 @@ from pixclass.io.decode import (
 from pixclass.io.imageset import ImageSet, SkippedImage
 from pixclass.io.labeled import sorted_class_names
 from pixclass.io.load import ModeArg, SizeArg, auto_mode, auto_size, check_mode, check_size
+from pixclass.jsonable import jsonable
 from pixclass.progress import Cancelled, ProgressCallback, report
-from pixclass.store.collections import collection_id
 from pixclass.store.db import Store
-from pixclass.store.images import iter_image_bytes
+from pixclass.store.images import image_headers, iter_image_bytes
 from pixclass.store.results import RunResult, save_result
 from pixclass.store.runs import Heartbeat, cancel_run, create_run, fail_run, start_run
-from pixclass.store.schema import Image
 
 # Images fetched from the database per query while decoding.
 FETCH_CHUNK = 500
@@ -63,6 +62,7 @@ def run_collection_clustering(
     map_2d: bool = True,
     n_jobs: int = 2,
     on_run: Callable[[int], None] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     **params: Any,
 ) -> int:
     """Cluster the images of a collection and store the run; returns the run id.
@@ -86,6 +86,8 @@ def run_collection_clustering(
         Decoding threads.
     on_run : callable, optional
         Called with the run id as soon as the run exists (a job records it).
+    cache_dir : path, optional
+        Embedding cache (``Settings.cache_dir``): a second run on the same images embeds nothing.
     **params
         Further ``discover`` / ``ImageClusterer`` parameters.
 
@@ -99,11 +101,13 @@ def run_collection_clustering(
     from pixclass.cluster import discover  # heavy (umap, numba): only when clustering
 
     request = {"n_clusters": n_clusters, "features": features, "seed": seed, **params}
-    run_id = create_run(store, collection_name, features=features, params=_jsonable(request))
+    run_id = create_run(store, collection_name, features=features, params=jsonable(request))
     try:
+        # Started before anyone is told of it: a process killed in between leaves a running run
+        # with this pid, which the next store opened marks failed (a queued one it would not).
+        start_run(store, run_id)
         if on_run is not None:
             on_run(run_id)
-        start_run(store, run_id)
         with Heartbeat(store, run_id):
             started = time.perf_counter()
             loaded = load_collection(
@@ -116,6 +120,7 @@ def run_collection_clustering(
                 n_clusters=n_clusters,
                 seed=seed,
                 map_2d=map_2d,
+                cache_dir=cache_dir,
                 progress=progress,
                 **params,
             )
@@ -136,7 +141,7 @@ def _result(loaded: StoredImageSet, found: Any, decode_seconds: float) -> RunRes
     metrics: dict[str, Any] = {
         "n_images": len(labels),
         "n_clusters": int(found.n_clusters),
-        "n_noise": int((labels < 0).sum()),
+        "n_unknown": int((labels < 0).sum()),
         "mean_confidence": float(confidence.mean()) if len(confidence) else 0.0,
         "n_skipped": len(imageset.skipped),
     }
@@ -151,9 +156,9 @@ def _result(loaded: StoredImageSet, found: Any, decode_seconds: float) -> RunRes
         embedding_2d=found.embedding_2d,
         representatives=found.representatives,
         n_clusters=int(found.n_clusters),
-        params=_jsonable(found.params),
+        params=jsonable(found.params),
         timings={"decode": decode_seconds, **{k: float(v) for k, v in found.timings.items()}},
-        metrics=_jsonable(metrics),
+        metrics=jsonable(metrics),
         model=found.model.to_bytes(),
     )
 
@@ -180,20 +185,7 @@ def load_collection(
     Known labels (from datasets and labeled folders) come along for evaluation.
     """
     checked_mode, checked_size = check_mode(mode), check_size(size)
-    with store.session() as session:
-        rows = session.execute(
-            select(
-                Image.id,
-                Image.file_name,
-                Image.width,
-                Image.height,
-                Image.mode,
-                Image.format,
-                Image.known_label,
-            )
-            .where(Image.collection_id == collection_id(session, collection_name))
-            .order_by(Image.id)
-        ).all()
+    rows = image_headers(store, collection_name)
     if len(rows) < 2:
         raise NoImagesError(
             f"collection {collection_name!r} holds {len(rows)} image(s); at least 2 are needed. "
@@ -263,18 +255,3 @@ def _decode(
             done += count
             progress("decode", done, len(ids))
     return pixels, failures
-
-
-def _jsonable(value: Any) -> Any:
-    """``value`` with numpy scalars and tuples made JSON-able (for the JSON columns)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return repr(value)

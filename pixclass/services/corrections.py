@@ -1,0 +1,42 @@
+"""What a person changes in a run: move images to a class, confirm them, merge, split and rename
+classes. The store keeps the rules of each change in one transaction; splitting also needs the
+run's model (k-means in its feature space), which lives here."""
+
+from __future__ import annotations
+
+from pixclass.cluster.split import split_rows
+from pixclass.services.models import loaded_run
+from pixclass.store.browse import class_images, get_class
+from pixclass.store.corrections import (
+    MAX_IMAGES_PER_CORRECTION,
+    confirm_images,
+    merge_clusters,
+    move_images,
+    split_cluster,
+)
+from pixclass.store.db import Store
+from pixclass.store.results import ClusterInfo, assign_image, cluster_index, rename_cluster
+
+__all__ = [
+    "MAX_IMAGES_PER_CORRECTION",
+    "assign_image",
+    "confirm_images",
+    "merge_clusters",
+    "move_images",
+    "rename_cluster",
+    "split_class",
+]
+
+
+def split_class(
+    store: Store, run_id: int, cluster: str | int, k: int, seed: int = 0
+) -> list[ClusterInfo]:
+    """Split a class of a run (index, ``cluster-N`` or its name) into ``k`` parts by k-means in
+    the run's feature space; the first part keeps the class, the others are new classes."""
+    index = cluster_index(store, run_id, cluster)
+    card = get_class(store, run_id, index)
+    members = class_images(store, run_id, index, limit=max(card.size, 1))
+    ids = [m.image_id for m in members]
+    loaded = loaded_run(store, run_id)
+    parts = split_rows(loaded.rows_for(store, ids), k, random_state=seed)
+    return split_cluster(store, run_id, index, [[ids[i] for i in part] for part in parts])

@@ -1,0 +1,60 @@
+"""Runs and what they found: list and read runs, their classes, a class's images, the review queue
+and the map. Each is one store query; the rules of changing a run are in ``corrections``."""
+
+from __future__ import annotations
+
+from pixclass.store.browse import (
+    ClassCard,
+    ClassImage,
+    MapPoints,
+    RunBrief,
+    class_cards,
+    class_images,
+    count_unreviewed,
+    get_class,
+    image_class,
+    latest_done_run_id,
+    map_points,
+    review_queue,
+)
+from pixclass.store.reports import (
+    RunSummary,
+    run_summary,
+)
+from pixclass.store.results import (
+    ClusterInfo,
+    ImageClass,
+    effective_classes,
+    list_clusters,
+)
+from pixclass.store.runs import (
+    RunInfo,
+    cancel_run,
+    get_run,
+    list_runs,
+)
+
+__all__ = [
+    "ClassCard",
+    "ClassImage",
+    "ClusterInfo",
+    "ImageClass",
+    "MapPoints",
+    "RunBrief",
+    "RunInfo",
+    "RunSummary",
+    "cancel_run",
+    "class_cards",
+    "class_images",
+    "count_unreviewed",
+    "effective_classes",
+    "get_class",
+    "get_run",
+    "image_class",
+    "latest_done_run_id",
+    "list_clusters",
+    "list_runs",
+    "map_points",
+    "review_queue",
+    "run_summary",
+]
