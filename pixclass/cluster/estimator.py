@@ -309,11 +309,17 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
         self.timings_[stage] = now - since
         return now
 
-    def predict_with_confidence(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Classes (-1 = unknown) and confidences in [0, 1] for new rows; see ``predictor``."""
+    def predict_with_confidence(
+        self, X: Any, *, unknown: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Classes (-1 = unknown) and confidences in [0, 1] for new rows; see ``predictor``.
+
+        ``unknown=False`` gives every row a class (for the rest of a collection fitted on a
+        sample of it).
+        """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return self.predictor_.predict(self.reduction_.to_pca(X))
+        return self.predictor_.predict(self.reduction_.to_pca(X), unknown=unknown)
 
     def predict(self, X: Any) -> np.ndarray:
         """Class of each new row, -1 for rows unlike every class."""
