@@ -86,9 +86,7 @@ class Model:
             images = deskew(images)
         return images
 
-    def predict(
-        self, images: np.ndarray, *, unknown: bool = True
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, images: np.ndarray, *, unknown: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Class (-1 = unknown) and confidence in [0, 1] for each image (uint8 array batch).
 
         ``unknown=False`` gives every image a class: what assigning the rest of a collection

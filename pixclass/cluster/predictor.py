@@ -62,9 +62,15 @@ class NeighbourVote:
         state.setdefault("random_state", None)
         self.__dict__.update(state)
 
-    def _search(self, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Exact search for small jobs, the inverted-file index for big ones (``index``)."""
-        if wants_ivf(len(self.rows), len(X)):
+    def _search(
+        self, X: np.ndarray, k: int, *, planned: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact search for small jobs, the inverted-file index for big ones (``index``).
+
+        ``planned``: the queries of the whole job when ``X`` is one batch of it, so that a
+        million rows sent in batches are searched the way a million at once would be.
+        """
+        if wants_ivf(len(self.rows), max(len(X), planned or 0)):
             if self._ivf is None:
                 self._ivf = ivf_index(self.rows, random_state=self.random_state)
             return search_in_blocks(self._ivf, X, k)

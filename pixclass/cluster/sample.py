@@ -90,7 +90,7 @@ def fit_on_sample(
         if pca_rows is None:
             pca_rows = np.empty((n_rows, reduced.shape[1]), np.float32)
         pca_rows[start:stop] = reduced
-        dists, idx = predictor._search(reduced, predictor.n_neighbors)
+        dists, idx = predictor._search(reduced, predictor.n_neighbors, planned=n_rows)
         labels[start:stop], confidence[start:stop] = predictor.vote(dists, idx, unknown=False)
         nearest[start:stop] = idx[:, 0]
     tell("apply", len(starts), len(starts))
