@@ -305,6 +305,32 @@ def plot(jsonl: Path, png: Path) -> None:
     fig.savefig(png, dpi=120)
 
 
+def table(jsonl: Path) -> str:
+    """The records as the markdown table of ``benchmarks/RESULTS.md``."""
+    lines = [
+        "| set | engine | N | k found | ARI | ACC | wall s | peak MB | load (1 min) | notes |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for line in jsonl.read_text().splitlines():
+        r = json.loads(line)
+        if "error" in r:
+            lines.append(f"| {' '.join(r['args'])} | | | | | | {r['error']} | | | |")
+            continue
+        acc = f"{r['acc']:.4f}" if "acc" in r else ""
+        ari = f"{r['ari']:.3f}" if "ari" in r else ""
+        note = ", ".join(
+            f"{k} {v:.0f}" for k, v in (r.get("stages") or r.get("timings") or {}).items()
+        )
+        if r["kind"] == "predict":
+            note = f"fit {r['fit_s']:.0f} s; {r['images_per_s']:,.0f} images/s"
+        load = f"{r['load_before']:.1f}-{r['load_after']:.1f}"
+        lines.append(
+            f"| {r['kind']} | {r['engine']} | {r['n']:,} | {r.get('k', '')} | {ari} | {acc} | "
+            f"{r['wall_s']:.1f} | {r['peak_mb']:.0f} | {load} | {note} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--synthetic", action="store_true")
@@ -316,6 +342,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=int, default=600)
     parser.add_argument("--one", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--plot", nargs=2, type=Path, metavar=("JSONL", "PNG"))
+    parser.add_argument("--table", type=Path, metavar="JSONL")
     args = parser.parse_args()
     if args.one:
         kind, *rest = args.one
@@ -328,6 +355,9 @@ def main() -> None:
         return
     if args.plot:
         plot(*args.plot)
+        return
+    if args.table:
+        print(table(args.table))
         return
     jobs = []
     if args.synthetic:
