@@ -85,6 +85,13 @@ def print_scores(scores: dict[str, float]) -> None:
 )
 @click.option("--model-out", type=click.Path(dir_okay=False), help="Save the model here.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "spark"]),
+    default="local",
+    show_default=True,
+    help="spark: read, embed and assign on Spark (docs/scale.md); needs pixclass[spark].",
+)
 @click.pass_context
 def cluster(
     ctx: click.Context,
@@ -99,6 +106,7 @@ def cluster(
     output: str,
     model_out: str | None,
     quiet: bool,
+    engine: str,
 ) -> None:
     """Discover the classes in SOURCE: a folder, a .zip, or a dataset (mnist, fashion-mnist,
     digits, or a folder of IDX files).
@@ -123,6 +131,15 @@ def cluster(
             return
         if not source:
             raise InputError("give a SOURCE (folder, .zip or dataset name) or --collection NAME")
+        if engine == "spark":
+            from pixclass.cli.engine_spark import cluster_on_spark
+
+            with progress_bars(not quiet) as bars:
+                spark_options = (features, method, seed, refine, deskew)
+                cluster_on_spark(
+                    source, output, options["n_clusters"], spark_options, model_out, bars
+                )
+            return
         _cluster_source(settings, source, options, output, model_out, quiet)
 
 
@@ -168,6 +185,8 @@ def _print_notes(result: Any) -> None:
             f"{consensus['unanimous']:.1%} of the images",
             highlight=False,
         )
+    if result.params.get("sample"):
+        err_console.print(f"scale: {result.params['sample']}", highlight=False)
     if result.refinement:
         err_console.print(f"refinement: {_refinement_line(result)}", highlight=False)
     if result.params.get("features_reason"):

@@ -32,7 +32,9 @@ the smaller (79 images, 57 of them 1s, against a median group of 180) is dropped
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import diptest
 import numpy as np
@@ -126,15 +128,31 @@ def choose_n_clusters(
         ``n_clusters`` and one centre per class (to initialise the final clustering).
     """
     rng = np.random.default_rng(random_state)
-    if len(X) > sample_size:
-        X = X[rng.choice(len(X), sample_size, replace=False)]
-    n = len(X)
-    if min_cluster_size is None:
-        min_cluster_size = max(10, n // 50)
-    min_cluster_size = max(2, min(min_cluster_size, n // 2))
-    groups = _density_groups(X, min_cluster_size, min_samples=min(min_samples, min_cluster_size))
-    density_groups = len(groups)
+    X = X[rng.choice(len(X), sample_size, replace=False)] if len(X) > sample_size else X
+    smallest = max(10, len(X) // 50) if min_cluster_size is None else min_cluster_size
+    smallest = max(2, min(smallest, len(X) // 2))
+    groups = _density_groups(X, smallest, min_samples=min(min_samples, smallest))
+    test = partial(dip_split_pvalue, sample=dip_sample, repeats=dip_repeats, rng=rng)
+    sizes = (smallest, max_clusters, split_factor)
+    done, splits = _split_until_unimodal(X, groups, test, sizes, dip_alpha)
+    done = _drop_fragments(done, fragment_factor)
+    centers = np.array([X[rows].mean(axis=0) for rows in done])
+    return KChoice(n_clusters=len(done), centers=centers, density_groups=len(groups), splits=splits)
 
+
+def _split_until_unimodal(
+    X: np.ndarray,
+    groups: list[np.ndarray],
+    test: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    sizes: tuple[int, int, float],
+    dip_alpha: float,
+) -> tuple[list[np.ndarray], list[dict[str, float]]]:
+    """Split each large group whose 2-means projection ``test`` finds two modes in, until none
+    has or there are ``max_clusters``; returns the groups and a record of each test.
+
+    ``sizes`` is (min_cluster_size, max_clusters, split_factor), as in ``choose_n_clusters``.
+    """
+    min_cluster_size, max_clusters, split_factor = sizes
     done: list[np.ndarray] = []
     splits: list[dict[str, float]] = []
     todo = list(groups)
@@ -144,7 +162,7 @@ def choose_n_clusters(
         if len(rows) < 2 * min_cluster_size or len(rows) < split_factor * typical:
             done.append(rows)
             continue
-        pvalue, halves = dip_split_pvalue(X[rows], sample=dip_sample, repeats=dip_repeats, rng=rng)
+        pvalue, halves = test(X[rows])
         smaller = min(int(halves.sum()), int(len(halves) - halves.sum()))
         split = pvalue < dip_alpha and smaller >= min_cluster_size
         splits.append({"size": float(len(rows)), "pvalue": pvalue, "split": float(split)})
@@ -153,10 +171,12 @@ def choose_n_clusters(
         else:
             done.append(rows)
     done.extend(todo)
-    if fragment_factor > 0 and len(done) > 2:
-        median = float(np.median([len(rows) for rows in done]))
-        done = [rows for rows in done if len(rows) >= fragment_factor * median]
-    centers = np.array([X[rows].mean(axis=0) for rows in done])
-    return KChoice(
-        n_clusters=len(done), centers=centers, density_groups=density_groups, splits=splits
-    )
+    return done, splits
+
+
+def _drop_fragments(groups: list[np.ndarray], fragment_factor: float) -> list[np.ndarray]:
+    """Leave out the groups smaller than ``fragment_factor`` times the median group."""
+    if fragment_factor <= 0 or len(groups) <= 2:
+        return groups
+    median = float(np.median([len(rows) for rows in groups]))
+    return [rows for rows in groups if len(rows) >= fragment_factor * median]

@@ -29,6 +29,7 @@ import numpy as np
 
 from pixclass.cluster.estimator import ImageClusterer
 from pixclass.cluster.model import Model
+from pixclass.cluster.sample import SAMPLE_ABOVE, SAMPLE_SIZE, SampleFit, fit_on_sample
 from pixclass.errors import InputError
 from pixclass.features import get_extractor
 from pixclass.features.cache import extract_features, image_keys, is_cacheable
@@ -92,7 +93,7 @@ def _representatives(labels: np.ndarray, confidence: np.ndarray, n: int) -> dict
 
 
 def _map_2d(
-    embedding: np.ndarray,
+    estimator: ImageClusterer,
     random_state: int | None,
     tell: ProgressCallback,
     timings: dict[str, float],
@@ -100,6 +101,7 @@ def _map_2d(
     """2-D coordinates for the map, from the clustering embedding (cheap: few dims, few epochs)."""
     import umap
 
+    embedding = estimator.embedding_
     clock = time.perf_counter()
     tell("map", 0, 1)
     if len(embedding) < 10:
@@ -117,7 +119,9 @@ def _map_2d(
             coords = reducer.fit_transform(embedding).astype(np.float32)
     tell("map", 1, 1)
     timings["map"] = time.perf_counter() - clock
-    return coords
+    # After a fit on a sample each image goes where its nearest sampled image is.
+    nearest = getattr(estimator, "nearest_sample_", None)
+    return coords if nearest is None else coords[nearest]
 
 
 def discover(
@@ -133,6 +137,7 @@ def discover(
     n_representatives: int = 16,
     cache_dir: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
+    sample: bool | int | str = "auto",
     **params: Any,
 ) -> Discovery:
     """Discover the classes in ``images`` without labels (the stages: see the module docstring).
@@ -161,6 +166,9 @@ def discover(
     cache_dir : path or None, default=None
         Keep pretrained-network embeddings here, keyed by image content, so a second run on the
         same images embeds nothing (the CLI, jobs and app pass ``Settings.cache_dir``).
+    sample : bool, int or "auto", default="auto"
+        Fit on a random sample and classify the rest with the fitted model, in batches
+        (``pixclass.cluster.sample``): "auto" above 100,000 images, an int is the sample's size.
     **params
         Further ``ImageClusterer`` parameters (``method``, ``pca_components``, ...).
     """
@@ -169,34 +177,70 @@ def discover(
     prepared = _prepare(_image_array(images), features, feature_params, deskew, seed, tell)
     # An extractor may say which clusterer settings suit its features; given ones win.
     params = {**getattr(prepared.extractor, "clusterer_params", {}), **params}
-    X = _extract(prepared.extractor, prepared.array, cache_dir, tell)
+    estimator = ImageClusterer(n_clusters=n_clusters, random_state=seed, **params)
     timings = {"features": time.perf_counter() - start}
-    estimator, refined = _fit(prepared, X, n_clusters, refine, seed, params, tell, timings)
-    coords = _map_2d(estimator.embedding_, seed, tell, timings) if map_2d else None
+    sampled = _cluster(prepared, estimator, cache_dir, sample, tell, timings)
+    refined = _refined(prepared, estimator, refine, seed, tell, timings)
+    coords = _map_2d(estimator, seed, tell, timings) if map_2d else None
     timings["total"] = time.perf_counter() - start
-    return _discovery(prepared, estimator, refined, timings, coords, n_representatives)
+    return _discovery(prepared, estimator, refined, timings, coords, n_representatives, sampled)
 
 
-def _fit(
+def _cluster(
     prepared: _Prepared,
-    X: np.ndarray,
-    n_clusters: int | str,
-    refine: bool | str,
-    seed: int | None,
-    params: dict[str, Any],
+    estimator: ImageClusterer,
+    cache_dir: str | os.PathLike[str] | None,
+    sample: bool | int | str,
     tell: ProgressCallback,
     timings: dict[str, float],
-) -> tuple[ImageClusterer, Any]:
-    """The first clustering of the feature rows, then its refinement where that applies."""
-    estimator = ImageClusterer(n_clusters=n_clusters, random_state=seed, **params)
-    estimator.fit(X, progress=tell)
+) -> SampleFit | None:
+    """The first clustering: on every feature row, or on a sample and then applied to all."""
+    clock = time.perf_counter()
+    size = _sample_size(sample, len(prepared.array))
+    if size is None:
+        X = _extract(prepared.extractor, prepared.array, cache_dir, tell)
+        timings["features"] += time.perf_counter() - clock
+        estimator.fit(X, progress=tell)
+        timings.update(estimator.timings_)
+        return None
+
+    def rows_of(indices: np.ndarray) -> np.ndarray:
+        return _extract(prepared.extractor, prepared.array[indices], cache_dir, tell)
+
+    sampled = fit_on_sample(
+        estimator, rows_of, len(prepared.array), sample_size=size, progress=tell
+    )
     timings.update(estimator.timings_)
-    refined = None
-    if _should_refine(refine, prepared.features, estimator.n_clusters_, prepared.array):
-        clock = time.perf_counter()
-        refined = _refine(prepared.array, estimator, seed, tell)
-        timings["refine"] = time.perf_counter() - clock
-    return estimator, refined
+    return sampled
+
+
+def _sample_size(sample: bool | int | str, n_images: int) -> int | None:
+    """How many images to fit on, or None to fit on all of them."""
+    if isinstance(sample, bool) or sample == "auto":
+        wanted = sample is True or (sample == "auto" and n_images > SAMPLE_ABOVE)
+        return SAMPLE_SIZE if wanted and n_images > SAMPLE_SIZE else None
+    if isinstance(sample, int) and sample >= 2:
+        return sample if n_images > sample else None
+    raise InputError(
+        f"sample must be True, False, 'auto' or a number of images >= 2, got {sample!r}"
+    )
+
+
+def _refined(
+    prepared: _Prepared,
+    estimator: ImageClusterer,
+    refine: bool | str,
+    seed: int | None,
+    tell: ProgressCallback,
+    timings: dict[str, float],
+) -> Any:
+    """The refinement of the first clustering where that applies, else None."""
+    if not _should_refine(refine, prepared.features, estimator.n_clusters_, prepared.array):
+        return None
+    clock = time.perf_counter()
+    refined = _refine(prepared.array, estimator, seed, tell)
+    timings["refine"] = time.perf_counter() - clock
+    return refined
 
 
 @dataclass
@@ -282,6 +326,7 @@ def _discovery(
     timings: dict[str, float],
     coords: np.ndarray | None,
     n_representatives: int,
+    sampled: SampleFit | None = None,
 ) -> Discovery:
     labels, confidence = estimator.labels_, estimator.confidence_
     refinement = None
@@ -310,6 +355,7 @@ def _discovery(
             **jsonable(estimator.get_params()),
             "refine": refinement is not None,
             "deskew": prepared.deskew,
+            "sample": None if sampled is None else sampled.describe(),
             "consensus": {
                 "runs": len(estimator.runs_),
                 "unanimous": float(np.mean(estimator.agreement_ == 1)),

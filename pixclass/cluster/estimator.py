@@ -178,64 +178,20 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
         self.timings_: dict[str, float] = {}
         clock = time.perf_counter()
         n_runs = self._runs(len(X))
-        stage = "reduce (PCA, UMAP)"
-        tell(stage, 0, n_runs)
-        reduction, pca_rows, embedding = fit_reduction(
-            X,
-            scale=self.scale,
-            pca_components=self.pca_components,
-            umap_components=self.umap_components,
-            n_neighbors=self._neighbors(len(X)),
-            min_dist=self.min_dist,
-            n_epochs=self.n_epochs,
-            random_state=seed,
-            n_jobs=self.n_jobs,
-        )
-        embeddings = [embedding]
-        tell(stage, 1, n_runs)
-        for run in range(1, n_runs):
-            run_seed = None if seed is None else seed + run
-            embeddings.append(embed_again(reduction, pca_rows, run_seed))
-            tell(stage, run + 1, n_runs)
-        self.reduction_ = reduction
+        pca_rows, embeddings = self._reduce(X, n_runs, seed, tell)
         clock = self._lap("reduce", clock)
-        self.k_choice_: KChoice | None = None
         choices: list[KChoice | None] = [None] * n_runs
         if isinstance(self.n_clusters, str):
-            tell("choose k", 0, n_runs)
-            for run, emb in enumerate(embeddings):
-                choices[run] = choose_n_clusters(
-                    emb,
-                    max_clusters=self.max_clusters,
-                    min_cluster_size=self.min_cluster_size,
-                    fragment_factor=self.fragment_factor,
-                    random_state=seed,
-                )
-                tell("choose k", run + 1, n_runs)
+            choices = self._choose_k(embeddings, seed, tell)
             k = modal_k([c.n_clusters for c in choices if c is not None])
             clock = self._lap("choose_k", clock)
         else:
             k = int(self.n_clusters)
-        tell("cluster", 0, n_runs)
-        run_labels, run_conf = [], []
-        for run, emb in enumerate(embeddings):
-            choice = choices[run]
-            centers = choice.centers if choice is not None and choice.n_clusters == k else None
-            labels, confidence = cluster_embedding(
-                emb,
-                k,
-                method=self.method,
-                centers=centers,
-                random_state=seed,
-                min_cluster_size=self.min_cluster_size,
-            )
-            run_labels.append(labels)
-            run_conf.append(confidence)
-            tell("cluster", run + 1, n_runs)
+        run_labels, run_conf = self._cluster_runs(embeddings, choices, k, seed, tell)
         # The first run that found k stands for the consensus where one layout is needed (the
         # embedding for the map, the k choice for the report).
         first = next((i for i, c in enumerate(choices) if c is not None and c.n_clusters == k), 0)
-        self.k_choice_ = choices[first]
+        self.k_choice_: KChoice | None = choices[first]
         self.embedding_ = embeddings[first]
         consensus = vote(run_labels, run_conf, max(k, 1))
         self.runs_ = [
@@ -263,6 +219,80 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
         )
         self._lap("index", clock)
 
+    def _reduce(
+        self, X: np.ndarray, n_runs: int, seed: int | None, tell: ProgressCallback
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Fit the reduction (kept as ``reduction_``); the PCA rows and one layout per run."""
+        stage = "reduce (PCA, UMAP)"
+        tell(stage, 0, n_runs)
+        reduction, pca_rows, embedding = fit_reduction(
+            X,
+            scale=self.scale,
+            pca_components=self.pca_components,
+            umap_components=self.umap_components,
+            n_neighbors=self._neighbors(len(X)),
+            min_dist=self.min_dist,
+            n_epochs=self.n_epochs,
+            random_state=seed,
+            n_jobs=self.n_jobs,
+        )
+        embeddings = [embedding]
+        tell(stage, 1, n_runs)
+        for run in range(1, n_runs):
+            run_seed = None if seed is None else seed + run
+            embeddings.append(embed_again(reduction, pca_rows, run_seed))
+            tell(stage, run + 1, n_runs)
+        self.reduction_ = reduction
+        return pca_rows, embeddings
+
+    def _choose_k(
+        self, embeddings: list[np.ndarray], seed: int | None, tell: ProgressCallback
+    ) -> list[KChoice | None]:
+        """What ``choose_n_clusters`` finds in each run's layout."""
+        n_runs = len(embeddings)
+        tell("choose k", 0, n_runs)
+        choices: list[KChoice | None] = []
+        for run, emb in enumerate(embeddings):
+            choices.append(
+                choose_n_clusters(
+                    emb,
+                    max_clusters=self.max_clusters,
+                    min_cluster_size=self.min_cluster_size,
+                    fragment_factor=self.fragment_factor,
+                    random_state=seed,
+                )
+            )
+            tell("choose k", run + 1, n_runs)
+        return choices
+
+    def _cluster_runs(
+        self,
+        embeddings: list[np.ndarray],
+        choices: list[KChoice | None],
+        k: int,
+        seed: int | None,
+        tell: ProgressCallback,
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Labels and confidences of each run's layout split into ``k`` classes."""
+        n_runs = len(embeddings)
+        tell("cluster", 0, n_runs)
+        run_labels, run_conf = [], []
+        for run, emb in enumerate(embeddings):
+            choice = choices[run]
+            centers = choice.centers if choice is not None and choice.n_clusters == k else None
+            labels, confidence = cluster_embedding(
+                emb,
+                k,
+                method=self.method,
+                centers=centers,
+                random_state=seed,
+                min_cluster_size=self.min_cluster_size,
+            )
+            run_labels.append(labels)
+            run_conf.append(confidence)
+            tell("cluster", run + 1, n_runs)
+        return run_labels, run_conf
+
     def _runs(self, n_samples: int) -> int:
         # Without UMAP (too few rows, or umap_components=0) every run would be the same.
         if self.method == "hdbscan" or not self.umap_components or n_samples < MIN_SAMPLES_FOR_UMAP:
@@ -279,11 +309,17 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
         self.timings_[stage] = now - since
         return now
 
-    def predict_with_confidence(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Classes (-1 = unknown) and confidences in [0, 1] for new rows; see ``predictor``."""
+    def predict_with_confidence(
+        self, X: Any, *, unknown: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Classes (-1 = unknown) and confidences in [0, 1] for new rows; see ``predictor``.
+
+        ``unknown=False`` gives every row a class (for the rest of a collection fitted on a
+        sample of it).
+        """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return self.predictor_.predict(self.reduction_.to_pca(X))
+        return self.predictor_.predict(self.reduction_.to_pca(X), unknown=unknown)
 
     def predict(self, X: Any) -> np.ndarray:
         """Class of each new row, -1 for rows unlike every class."""

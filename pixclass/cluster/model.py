@@ -120,18 +120,22 @@ class Model:
             images = deskew(images)
         return images
 
-    def predict(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Class (-1 = unknown) and confidence in [0, 1] for each image (uint8 array batch)."""
+    def predict(self, images: np.ndarray, *, unknown: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Class (-1 = unknown) and confidence in [0, 1] for each image (uint8 array batch).
+
+        ``unknown=False`` gives every image a class: what assigning the rest of a collection
+        that the model was fitted on a sample of wants (the Spark engine).
+        """
         prepared = self.prepare(images)
         labels, confidence = self.clusterer.predict_with_confidence(
-            self.extractor.transform(prepared)
+            self.extractor.transform(prepared), unknown=unknown
         )
         if self.refiner is None or len(prepared) == 0:
             return labels, confidence
         proba = self.refiner.predict_proba(prepared)
-        unknown = labels < 0
-        labels = np.where(unknown, -1, proba.argmax(axis=1)).astype(np.int64)
-        confidence = np.where(unknown, 0.0, proba.max(axis=1)).astype(np.float32)
+        unlike = labels < 0
+        labels = np.where(unlike, -1, proba.argmax(axis=1)).astype(np.int64)
+        confidence = np.where(unlike, 0.0, proba.max(axis=1)).astype(np.float32)
         return labels, confidence
 
     def _payload(self) -> dict[str, Any]:

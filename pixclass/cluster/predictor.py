@@ -24,27 +24,9 @@ from typing import Any
 
 import numpy as np
 
-# faiss searches in blocks so that a 70k x 70k distance matrix is never held in memory.
-_BLOCK = 4096
+from pixclass.cluster.index import exact_index, ivf_index, search_in_blocks, wants_ivf
 
-
-def _faiss() -> Any:
-    import faiss
-
-    return faiss
-
-
-def search_in_blocks(index: Any, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Euclidean distances and indices of the ``k`` nearest rows of a faiss L2 ``index``."""
-    X = np.ascontiguousarray(X, dtype=np.float32)
-    dists, idx = [], []
-    for start in range(0, len(X), _BLOCK):
-        d, i = index.search(X[start : start + _BLOCK], k)
-        dists.append(d)
-        idx.append(i)
-    if not dists:
-        return np.empty((0, k), np.float32), np.empty((0, k), np.int64)
-    return np.sqrt(np.maximum(np.vstack(dists), 0)), np.vstack(idx)
+__all__ = ["NeighbourVote", "search_in_blocks"]
 
 
 class NeighbourVote:
@@ -65,28 +47,43 @@ class NeighbourVote:
         self.confidence = np.asarray(confidence, dtype=np.float32)
         self.n_neighbors = max(1, min(n_neighbors, len(self.rows)))
         self.n_classes = int(self.labels.max(initial=-1)) + 1
+        self.random_state = random_state
         self._index: Any = None
         self._lock = threading.Lock()
+        self._ivf: Any = None
         self.unknown_distance = self._unknown_distance(unknown_quantile, random_state)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_index"] = None  # a faiss index is rebuilt from the rows; it does not pickle
+        # A faiss index is rebuilt from the rows; it does not pickle.
+        state["_index"] = state["_ivf"] = None
         state.pop("_lock", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("_ivf", None)  # models saved before the approximate index
+        state.setdefault("random_state", None)
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
-    def _search(self, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        with self._lock:  # two request threads must not both build the index
-            if self._index is None:
-                faiss = _faiss()
-                index = faiss.IndexFlatL2(self.rows.shape[1])
-                index.add(self.rows)
-                self._index = index
-        return search_in_blocks(self._index, X, k)
+    def _search(
+        self, X: np.ndarray, k: int, *, planned: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact search for small jobs, the inverted-file index for big ones (``index``).
+
+        ``planned``: the queries of the whole job when ``X`` is one batch of it, so that a
+        million rows sent in batches are searched the way a million at once would be.
+        """
+        with self._lock:  # two request threads must not both build an index
+            if wants_ivf(len(self.rows), max(len(X), planned or 0)):
+                if self._ivf is None:
+                    self._ivf = ivf_index(self.rows, random_state=self.random_state)
+                index = self._ivf
+            else:
+                if self._index is None:
+                    self._index = exact_index(self.rows)
+                index = self._index
+        return search_in_blocks(index, X, k)
 
     def nearest(self, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Distances and indices of the ``k`` training rows nearest each row of ``X``."""
@@ -105,18 +102,31 @@ class NeighbourVote:
         k = max(1, min(k, len(self.rows) - 1))
         return self._search(self.rows, k + 1)[1][:, 1:]
 
-    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Labels (-1 for unknown) and confidences in [0, 1] for rows in the training space."""
+    def predict(self, X: np.ndarray, *, unknown: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Labels (-1 for unknown) and confidences in [0, 1] for rows in the training space.
+
+        ``unknown=False`` gives every row the class its neighbours vote for, however far they
+        are: what assigning the rest of a collection after fitting on a sample of it wants.
+        """
         dists, idx = self._search(X, self.n_neighbors)
-        votes = np.zeros((len(X), max(self.n_classes, 1)), np.float32)
-        neighbour_labels = self.labels[idx]
-        weights = self.confidence[idx]
+        return self.vote(dists, idx, unknown=unknown)
+
+    def vote(
+        self, dists: np.ndarray, idx: np.ndarray, *, unknown: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The rule above, given each row's neighbours (``idx`` -1 where a search found none)."""
+        n = len(idx)
+        votes = np.zeros((n, max(self.n_classes, 1)), np.float32)
+        neighbour_labels = np.where(idx >= 0, self.labels[np.maximum(idx, 0)], -1)
+        weights = self.confidence[np.maximum(idx, 0)]
         valid = neighbour_labels >= 0
-        rows = np.repeat(np.arange(len(X)), self.n_neighbors).reshape(idx.shape)
+        rows = np.repeat(np.arange(n), idx.shape[1]).reshape(idx.shape)
         np.add.at(votes, (rows[valid], neighbour_labels[valid]), weights[valid])
         labels = votes.argmax(axis=1).astype(np.int64)
         confidence = votes.max(axis=1) / self.n_neighbors
-        unknown = (dists[:, 0] > self.unknown_distance) | (votes.max(axis=1) <= 0)
-        labels[unknown] = -1
-        confidence[unknown] = 0.0
+        unlike = votes.max(axis=1) <= 0
+        if unknown:
+            unlike |= dists[:, 0] > self.unknown_distance
+        labels[unlike] = -1
+        confidence[unlike] = 0.0
         return labels, np.clip(confidence, 0.0, 1.0).astype(np.float32)

@@ -32,6 +32,10 @@ from pixclass.progress import ProgressCallback
 
 # Merge shards once there are this many, so lookups open a handful of files, not hundreds.
 MAX_SHARDS = 16
+# Only shards smaller than this are merged: a collection streamed through the cache in batches
+# (``pixclass.cluster.sample``) leaves big shards, and merging those would hold every row of a
+# million-image cache in memory at once. At most MAX_SHARDS x MERGE_ROWS rows are merged.
+MERGE_ROWS = 100_000
 
 
 def is_cacheable(extractor: FeatureExtractor) -> bool:
@@ -148,7 +152,9 @@ class FeatureCache:
         _write_shard(self.folder, np.asarray(keys, dtype=str), np.asarray(rows, dtype=np.float32))
         shards = self._shards()
         if len(shards) > MAX_SHARDS:
-            self._merge(shards)
+            small = [path for path in shards if _shard_rows(path) < MERGE_ROWS]
+            if len(small) > 1:
+                self._merge(small)
 
     def _merge(self, shards: list[Path]) -> None:
         parts = [shard for shard in (_read_shard(path) for path in shards) if shard is not None]
@@ -162,6 +168,14 @@ class FeatureCache:
         for path in shards:
             path.unlink(missing_ok=True)
             _vecs_path(path).unlink(missing_ok=True)
+
+
+def _shard_rows(keys_file: Path) -> int:
+    """Rows in a shard, from its keys file's header alone (0 for one that cannot be read)."""
+    try:
+        return len(np.load(keys_file, mmap_mode="r", allow_pickle=False))
+    except (OSError, ValueError, EOFError):
+        return 0
 
 
 def _vecs_path(keys_file: Path) -> Path:

@@ -200,3 +200,27 @@ def test_discover_embeds_nothing_the_second_time(shapes, tmp_path: Path) -> None
     )
     assert computed == [len(images)]
     assert np.array_equal(first.labels, second.labels)
+
+
+def test_batches_streamed_through_the_cache_stay_unmerged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A collection embedded batch by batch leaves big shards; only small ones are merged, so
+    # a merge never loads a whole big cache.
+    monkeypatch.setattr(cache, "MAX_SHARDS", 3)
+    monkeypatch.setattr(cache, "MERGE_ROWS", 4)
+    many = np.random.default_rng(1).integers(0, 256, size=(24, 6, 6), dtype=np.uint8)
+    keys = image_keys(many)
+    extractor = CountingExtractor()
+    for start in range(0, 16, 4):  # four "batches" of 4 rows: big shards
+        extract_features(extractor, many[start : start + 4], keys[start : start + 4], tmp_path)
+    folder = tmp_path / "features" / extractor_key(extractor, many.shape[1:])
+    big = sorted(p.name for p in folder.glob("*.keys.npy"))
+    for i in range(16, 24):  # eight single rows: small shards, merged as they pile up
+        extract_features(extractor, many[i : i + 1], keys[i : i + 1], tmp_path)
+    shards = sorted(p.name for p in folder.glob("*.keys.npy"))
+    assert set(big) <= set(shards) and len(shards) <= len(big) + 3
+    extractor.rows_computed = 0
+    result = extract_features(extractor, many, keys, tmp_path)
+    assert extractor.rows_computed == 0
+    np.testing.assert_array_equal(result, extractor.transform(many))
