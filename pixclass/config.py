@@ -56,6 +56,16 @@ class Settings:
     upload_file_max_mb : int
         Largest single image file the web app accepts, in MiB (a ``.zip`` counts against
         ``upload_max_mb`` only).
+    file_max_mb : int
+        Largest image file read from a folder, a list of files or a ``.zip`` member (as unpacked),
+        in MiB. Larger files are skipped with that reason.
+    archive_max_mb : int
+        Most bytes read out of one ``.zip``, all members unpacked together, in MiB: a small
+        archive that unpacks to far more (a "zip bomb") stops there, with the rest skipped.
+    notify_allow_private : bool
+        Whether notifications may go to loopback and private-network addresses (10/8, 192.168/16,
+        ...). Off by default, so a target URL cannot make the server probe its own network.
+        Link-local and cloud-metadata addresses are refused always.
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -69,6 +79,9 @@ class Settings:
     mnist_dir: str = ""
     upload_max_mb: int = 2048
     upload_file_max_mb: int = 50
+    file_max_mb: int = 64
+    archive_max_mb: int = 4096
+    notify_allow_private: bool = False
     config_file: Path | None = None
 
     @property
@@ -86,7 +99,10 @@ class Settings:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
 
 
-_INT_SETTINGS = frozenset({"upload_max_mb", "upload_file_max_mb"})
+_INT_SETTINGS = frozenset({"upload_max_mb", "upload_file_max_mb", "file_max_mb", "archive_max_mb"})
+_BOOL_SETTINGS = frozenset({"notify_allow_private"})
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -98,6 +114,13 @@ def _coerce(name: str, value: Any) -> Any:
         if number <= 0:
             raise InputError(f"setting {name} must be a positive whole number, got {value!r}")
         return number
+    if name in _BOOL_SETTINGS:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text not in _TRUE | _FALSE:
+            raise InputError(f"setting {name} must be true or false, got {value!r}")
+        return text in _TRUE
     if name in ("data_dir", "config_file"):
         return Path(str(value)).expanduser() if value not in (None, "") else None
     if name == "notify_urls":

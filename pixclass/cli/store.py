@@ -52,9 +52,18 @@ def opened_store(ctx: click.Context) -> Iterator[Store]:
     help="Images per transaction (a kill loses at most one batch).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--report", type=click.Path(dir_okay=False), help="Write every skipped file and why (CSV)."
+)
 @click.pass_context
 def ingest(
-    ctx: click.Context, source: str, collection: str, jobs: int, batch_size: int, quiet: bool
+    ctx: click.Context,
+    source: str,
+    collection: str,
+    jobs: int,
+    batch_size: int,
+    quiet: bool,
+    report: str | None,
 ) -> None:
     """Add the images of SOURCE to a collection: a folder, a .zip, or mnist / fashion-mnist /
     digits. Running it again adds only what is new; an interrupted ingest continues."""
@@ -68,7 +77,7 @@ def ingest(
             batch_size=batch_size,
             progress=progress,
         )
-    _print_skipped(result.skipped)
+    _print_skipped(result.skipped, report)
     names = f" ({result.names_added} under a new name)" if result.names_added else ""
     click.echo(
         f"{collection}: {result.added} added, {result.present} already present{names}, "
@@ -76,14 +85,19 @@ def ingest(
     )
 
 
-def _print_skipped(skipped: list[SkippedImage]) -> None:
+def _print_skipped(skipped: list[SkippedImage], report: str | None) -> None:
+    if report:
+        from pixclass.io.results import write_skipped
+
+        write_skipped(report, skipped)
     for item in skipped[:MAX_LISTED]:
         err_console.print(f"skipped {item.path}: {item.reason}", highlight=False, markup=False)
     if len(skipped) > MAX_LISTED:
         counts = Counter(item.reason for item in skipped)
         summary = "; ".join(f"{reason} ({n})" for reason, n in counts.most_common())
         err_console.print(
-            f"... and {len(skipped) - MAX_LISTED} more skipped; all reasons: {summary}",
+            f"... and {len(skipped) - MAX_LISTED} more skipped; all reasons: {summary}. "
+            + (f"Every one is listed in {report}" if report else "List them all with --report"),
             highlight=False,
             markup=False,
         )
@@ -198,6 +212,8 @@ def db_current(ctx: click.Context) -> None:
     head = head_revision()
     state = "up to date" if revision == head else f"needs {head}: run `pixclass db upgrade`"
     click.echo(f"{revision or 'no schema'} ({state})")
+    if revision != head:  # scripts check the exit status before they start the app
+        ctx.exit(1)
 
 
 @db.command("check")

@@ -10,6 +10,7 @@ import contextlib
 import io
 import os
 import re
+import stat
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,7 +42,12 @@ _ORIENTATION_TAG = 0x0112
 # EXIF orientations 5-8 rotate by 90 degrees, so width and height trade places.
 _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 
+# Largest file read whole into memory by default (``Settings.file_max_mb``).
+MiB = 1024 * 1024
+MAX_FILE_BYTES = 64 * MiB
+
 EMPTY_FILE = "empty file (0 bytes)"
+NOT_REGULAR = "not a regular file (a FIFO, device, socket or folder); only files are read"
 NOT_AN_IMAGE = "not an image (unrecognised format)"
 TRUNCATED = "truncated image data"
 
@@ -83,16 +89,49 @@ def has_image_extension(name: str | Path) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def read_file_bytes(path: str | Path) -> bytes:
-    """The bytes of ``path``; a file-system problem becomes an ``ImageReadError`` with a reason."""
+def read_file_bytes(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of ``path``; a file-system problem becomes an ``ImageReadError`` with a reason.
+
+    Only a regular file is read, and at most ``max_bytes`` of it: the file is opened without
+    blocking (so a FIFO named ``x.png`` cannot hang the caller) and checked after opening (so a
+    link swapped in meanwhile cannot point the read at ``/dev/zero``).
+    """
     try:
-        with open(path, "rb") as fh:  # plain open(): Path() costs more than reading a tiny file
-            data = fh.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise ImageReadError(_reason(exc), str(path)) from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageReadError(not_regular_reason(info.st_mode), str(path))
+        if info.st_size > max_bytes:
+            raise ImageReadError(too_large_reason(info.st_size, max_bytes), str(path))
+        with os.fdopen(fd, "rb") as fh:
+            fd = -1  # closed by ``fh`` from here on
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise ImageReadError(_reason(exc), str(path)) from exc
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > max_bytes:  # the file grew while it was read
+        raise ImageReadError(too_large_reason(len(data), max_bytes), str(path))
     if not data:
         raise ImageReadError(EMPTY_FILE, str(path))
     return data
+
+
+def not_regular_reason(mode: int) -> str:
+    """Why something that is not a regular file is not read."""
+    return "is a directory, not an image file" if stat.S_ISDIR(mode) else NOT_REGULAR
+
+
+def too_large_reason(size: int, limit: int, what: str = "file") -> str:
+    """Why a file over the size limit is skipped, and the setting that moves the limit."""
+    return (
+        f"{what} too large: {size / MiB:.1f} MiB is over the limit of {limit / MiB:g} MiB "
+        "(setting file_max_mb)"
+    )
 
 
 @contextlib.contextmanager
@@ -245,7 +284,10 @@ def read_header(data: bytes | str | Path, *, max_pixels: int = MAX_IMAGE_PIXELS)
         # Opening the path lets Pillow read only the header, not the whole file.
         data = Path(data)
         try:
-            if data.stat().st_size == 0:
+            found = data.stat()
+            if not stat.S_ISREG(found.st_mode):
+                raise ImageReadError(not_regular_reason(found.st_mode))
+            if found.st_size == 0:
                 raise ImageReadError(EMPTY_FILE)
         except OSError as exc:
             raise ImageReadError(_reason(exc)) from exc

@@ -28,7 +28,7 @@ from pixclass.io.decode import (
     bomb_warnings_as_errors,
 )
 from pixclass.io.imageset import ImageSet, SkippedImage
-from pixclass.io.sources import find_images
+from pixclass.io.sources import ImageEntry, ReadLimits, find_images
 from pixclass.progress import ProgressCallback, report
 
 ModeArg = Literal["auto", "L", "RGB"]
@@ -50,6 +50,7 @@ def load_images(
     progress: ProgressCallback | None = None,
     n_jobs: int = 2,
     max_pixels: int = MAX_IMAGE_PIXELS,
+    limits: ReadLimits | None = None,
 ) -> ImageSet:
     """Decode every image in a folder, zip, list of files, or array, to one mode and size.
 
@@ -70,6 +71,8 @@ def load_images(
         Decoding threads.
     max_pixels : int, default=MAX_IMAGE_PIXELS
         Larger images are skipped as decompression bombs.
+    limits : ReadLimits, optional
+        Largest file, and most unpacked from one zip (``ReadLimits.from_settings``).
 
     Returns
     -------
@@ -86,27 +89,29 @@ def load_images(
     mode, size = check_mode(mode), check_size(size)
     if isinstance(source, np.ndarray):
         return _from_array(source, mode, size)
-    entries, skipped = find_images(source)
+    entries, skipped = find_images(source, limits)
     label = describe_source(source)
     if not entries and not skipped:
         extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
         raise NoImagesError(f"no image files found in {label} (looked for {extensions})")
     with bomb_warnings_as_errors(), ThreadPoolExecutor(max(1, n_jobs)) as pool:
         run = ChunkRunner(pool, report(progress), n_jobs)
-        if mode == "auto" or size == "auto":
-            # The mode and size must be known before the one output array can exist.
-            known = None if mode == "auto" else mode
-            scan = scan_images(entries, run, mode=known, max_pixels=max_pixels)
-            skipped += scan.skipped
-            if not scan.entries:
-                raise NoImagesError(no_images_message(label, skipped))
-        else:
-            scan = Scan(entries=entries, infos=[])
+        scan = _scan(entries, skipped, label, run, mode, size, max_pixels)
         infos = scan.infos
         decode_mode = auto_mode(infos) if mode == "auto" else mode
         decode_size = auto_size((i.height, i.width) for i in infos) if size == "auto" else size
         images, failures = decode_images(scan, decode_mode, decode_size, run, max_pixels)
-    entries = scan.entries
+    return _decoded_set(scan.entries, images, failures, skipped, label)
+
+
+def _decoded_set(
+    entries: list[ImageEntry],
+    images: np.ndarray,
+    failures: list[str | None],
+    skipped: list[SkippedImage],
+    label: str,
+) -> ImageSet:
+    """The images that decoded; the rest join ``skipped`` with their reasons."""
     ok = [i for i, reason in enumerate(failures) if reason is None]
     skipped += [SkippedImage(entries[i].name, r) for i, r in enumerate(failures) if r is not None]
     if not ok:
@@ -117,6 +122,27 @@ def load_images(
         skipped=skipped,
         source=label,
     )
+
+
+def _scan(
+    entries: list[ImageEntry],
+    skipped: list[SkippedImage],
+    label: str,
+    run: ChunkRunner,
+    mode: ModeArg,
+    size: tuple[int, int] | Literal["auto"],
+    max_pixels: int,
+) -> Scan:
+    """The first pass, when the mode or size must be known before the one output array can
+    exist; it adds the files it cannot read to ``skipped``."""
+    if mode != "auto" and size != "auto":
+        return Scan(entries=entries, infos=[])
+    known = None if mode == "auto" else mode
+    scan = scan_images(entries, run, mode=known, max_pixels=max_pixels)
+    skipped += scan.skipped
+    if not scan.entries:
+        raise NoImagesError(no_images_message(label, skipped))
+    return scan
 
 
 def check_mode(mode: str) -> ModeArg:
@@ -264,4 +290,7 @@ def load_source(
             return labeled.load_labeled_folder(
                 path, mode=mode, size=size, progress=progress, n_jobs=n_jobs
             )
-    return load_images(source, mode=mode, size=size, progress=progress, n_jobs=n_jobs)
+    limits = ReadLimits.from_settings(settings)
+    return load_images(
+        source, mode=mode, size=size, progress=progress, n_jobs=n_jobs, limits=limits
+    )

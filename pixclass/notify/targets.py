@@ -36,6 +36,7 @@ from pixclass.notify.secretstore import (
     redact,
     register_secret,
 )
+from pixclass.notify.urlsecrets import inline_query_secrets, mask_query, query_secret_values
 
 WIKI = "https://github.com/caronc/apprise/wiki"
 
@@ -141,6 +142,8 @@ def display_url(url: str) -> str:
     """
     marked, markers = _mark_placeholders(url)
     shown = _strip_defaults(load_plugin(marked, shown=url).url(privacy=True))
+    # Header values and secret-named arguments, which Apprise's privacy form shows in clear.
+    shown = mask_query(shown, keep=tuple(markers))
     for marker, placeholder in markers.items():
         shown = shown.replace(marker, placeholder)
     return shown
@@ -151,6 +154,8 @@ def inline_secrets(url: str) -> bool:
     marked, markers = _mark_placeholders(url)
     plugin = load_plugin(marked, shown=url)
     hidden = hidden_parts(plugin)
+    if inline_query_secrets(marked, tuple(markers)):
+        return True
     return any(not any(marker in part for marker in markers) for part in hidden)
 
 
@@ -165,6 +170,8 @@ def register_hidden_parts(plugin: Any) -> None:
     """Register the URL's masked pieces for log redaction, as written and unquoted."""
     for piece in hidden_parts(plugin):
         register_secret(unquote(piece))
+    for value in query_secret_values(plugin.url(privacy=False)):
+        register_secret(value)
 
 
 def rough_privacy(url: str) -> str:
@@ -177,6 +184,7 @@ def rough_privacy(url: str) -> str:
         masked = url.replace(parts.netloc, netloc, 1) if netloc != parts.netloc else url
     except ValueError:
         masked = url
+    masked = mask_query(masked, keep=("{secret:", "${"))
     return re.sub(
         r"(?<![{\w])([A-Za-z0-9_\-]{16,})(?![\w}])", lambda m: f"{m[1][0]}...{m[1][-1]}", masked
     )

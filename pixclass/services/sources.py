@@ -20,7 +20,7 @@ from pixclass.config import Settings
 from pixclass.errors import InputError
 from pixclass.io import datasets, labeled
 from pixclass.io.imageset import ImageSet, SkippedImage
-from pixclass.io.sources import SOURCE_HINT, ImageEntry, find_images
+from pixclass.io.sources import SOURCE_HINT, ImageEntry, ReadLimits, find_images
 
 
 @dataclass(frozen=True)
@@ -70,11 +70,12 @@ def open_source(source: str | Path, settings: Settings | None = None) -> IngestS
     """
     path = Path(source)
     if path.exists():
+        limits = ReadLimits.from_settings(settings)
         if path.is_dir() and labeled.is_labeled_folder(path):
-            return _labeled_folder(path)
+            return _labeled_folder(path, limits)
         if path.is_dir() and datasets.is_idx_dir(path):
             return _dataset_items(datasets.load_idx_dir(path), str(path))
-        entries, skipped = find_images(path)
+        entries, skipped = find_images(path, limits)
         return IngestSource([_entry_item(entry) for entry in entries], skipped, str(path))
     if datasets.is_dataset_name(str(source)):
         name = datasets.canonical_name(str(source)) or str(source)
@@ -86,9 +87,9 @@ def _entry_item(entry: ImageEntry, label: str | None = None) -> IngestItem:
     return IngestItem(name=entry.name, read=entry.read_bytes, label=label)
 
 
-def _labeled_folder(path: Path) -> IngestSource:
+def _labeled_folder(path: Path, limits: ReadLimits) -> IngestSource:
     labels = labeled.read_labels_csv(path / labeled.LABELS_FILE)
-    entries, skipped = find_images(path / labeled.IMAGES_DIR)
+    entries, skipped = find_images(path / labeled.IMAGES_DIR, limits)
     items = [_entry_item(entry, labels.get(entry.name)) for entry in entries]
     return IngestSource(items, skipped, str(path))
 

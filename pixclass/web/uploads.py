@@ -290,11 +290,8 @@ def ingest_received(
     started = time.perf_counter()
     if not received.files and not received.rejected:
         raise InputError("the upload held no files; choose images, a folder or a .zip")
-    reports = []
-    if received.images():
-        reports.append(ingest(store, received.folder, collection, settings=settings))
-    for archive in received.zips():
-        reports.append(ingest(store, archive, collection, settings=settings))
+    # One ingest of the folder: it opens the zips in it too, and a bad one is a skipped entry.
+    reports = [ingest(store, received.folder, collection, settings=settings)]
     skipped = list(received.rejected)
     for report in reports:
         skipped.extend(_relative(item, received.folder) for item in report.skipped)

@@ -36,7 +36,7 @@ def run_cli(cli: Any, settings: Settings) -> Any:
 
 
 def test_db_commands(run_cli: Any) -> None:
-    assert "no schema" in run_cli("db", "current").output
+    assert "no schema" in run_cli("db", "current", code=1).output
     assert "pixclass db upgrade" in run_cli("collections", "list", code=1).output
     assert f"to {head_revision()}" in run_cli("db", "upgrade").output
     assert "up to date" in run_cli("db", "upgrade").output
