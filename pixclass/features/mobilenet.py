@@ -34,10 +34,10 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 Embedder = Callable[[np.ndarray], np.ndarray]
 
 
-def _require_torch() -> None:
+def _require_torch(name: str = "mobilenet_v2") -> None:
     for package in ("torch", "torchvision"):
         if importlib.util.find_spec(package) is None:
-            raise MissingExtraError(package, "torch", "The mobilenet_v2 feature extractor")
+            raise MissingExtraError(package, "torch", f"The {name} feature extractor")
 
 
 def default_num_threads() -> int:
@@ -76,6 +76,11 @@ class MobileNetV2Features:
     """
 
     name = "mobilenet_v2"
+    display_name = "MobileNetV2"
+    embedding_dim = EMBEDDING_DIM
+    # Input normalisation, as fractions of 255: (x / 255 - mean) / std per channel.
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
     color_mode: ColorMode | None = "RGB"
     cacheable = True
     # Parameters that change speed or file locations but not the features; the weights path is
@@ -98,7 +103,7 @@ class MobileNetV2Features:
         onnx_cache_dir: str | os.PathLike[str] | None = None,
         num_threads: int | None = None,
     ) -> None:
-        _require_torch()
+        _require_torch(self.name)
         if backend not in BACKENDS:
             raise InputError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         if batch_size < 1:
@@ -129,7 +134,7 @@ class MobileNetV2Features:
     def weights_(self) -> ResolvedWeights:
         """The weights file in use and where in the search order it was found."""
         if self._resolved is None:
-            self._resolved = resolve_weights(self.weights)
+            self._resolved = self._resolve_weights()
         return self._resolved
 
     @property
@@ -160,7 +165,7 @@ class MobileNetV2Features:
         """
         images = _check_images(images)
         n = len(images)
-        out = np.empty((n, EMBEDDING_DIM), dtype=np.float32)
+        out = np.empty((n, self.embedding_dim), dtype=np.float32)
         if n == 0:
             return out
         self.load()
@@ -169,7 +174,10 @@ class MobileNetV2Features:
 
         def embed_batch(start: int) -> np.ndarray:
             batch = _preprocess(
-                as_mode(images[start : start + self.batch_size], "RGB"), self.image_size
+                as_mode(images[start : start + self.batch_size], "RGB"),
+                self.image_size,
+                self.mean,
+                self.std,
             )
             rows = embed(batch)
             if self.flip_average:
@@ -195,16 +203,28 @@ class MobileNetV2Features:
     def _threads(self) -> int:
         return self.num_threads or default_num_threads()
 
+    def _resolve_weights(self) -> ResolvedWeights:
+        return resolve_weights(self.weights)
+
+    def _build_model(self, path: Path) -> Any:
+        return _build_model(path)
+
+    def _onnx_prefix(self) -> str:
+        """File-name prefix of the cached export (the export itself takes any input size)."""
+        return self.name
+
     def _make_embedder(self) -> tuple[str, Embedder]:
         path = self.weights_.path
         if self.backend in ("auto", "onnx"):
             cache_file = None
             if self.onnx_cache_dir is not None:
-                cache_file = onnx_cache_path(self.onnx_cache_dir, self.name, self.weights_sha256)
+                cache_file = onnx_cache_path(
+                    self.onnx_cache_dir, self._onnx_prefix(), self.weights_sha256
+                )
             try:
                 size = self.image_size or (128, 128)
                 embedder = load_onnx_embedder(
-                    lambda: _build_model(path),
+                    lambda: self._build_model(path),
                     image_size=size,
                     num_threads=1,
                     cache_file=cache_file,
@@ -217,11 +237,13 @@ class MobileNetV2Features:
                     raise
             except Exception as exc:
                 if self.backend == "onnx":
-                    raise ModelError(f"cannot run MobileNetV2 through ONNX Runtime: {exc}") from exc
+                    raise ModelError(
+                        f"cannot run {self.display_name} through ONNX Runtime: {exc}"
+                    ) from exc
                 warnings.warn(
                     f"ONNX export failed ({exc}); using torch instead", RuntimeWarning, stacklevel=3
                 )
-        return "torch", _TorchEmbedder(_build_model(path))
+        return "torch", _TorchEmbedder(self._build_model(path))
 
 
 class _TorchEmbedder:
@@ -275,8 +297,13 @@ def _check_images(images: np.ndarray) -> np.ndarray:
     return images
 
 
-def _preprocess(batch: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
-    """uint8 (n, h, w, 3) -> ImageNet-normalised float32 (n, 3, h', w'), resized bilinearly.
+def _preprocess(
+    batch: np.ndarray,
+    size: tuple[int, int] | None,
+    mean_fraction: tuple[float, float, float] = IMAGENET_MEAN,
+    std_fraction: tuple[float, float, float] = IMAGENET_STD,
+) -> np.ndarray:
+    """uint8 (n, h, w, 3) -> normalised float32 (n, 3, h', w'), resized bilinearly.
 
     Resizing happens in float (no rounding back to uint8) with antialiasing when shrinking,
     which matches Pillow's bilinear filter to within rounding. Normalising first is exact (the
@@ -285,8 +312,8 @@ def _preprocess(batch: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     import torch
     import torch.nn.functional as F
 
-    mean = torch.tensor(IMAGENET_MEAN) * 255.0
-    std = torch.tensor(IMAGENET_STD) * 255.0
+    mean = torch.tensor(mean_fraction) * 255.0
+    std = torch.tensor(std_fraction) * 255.0
     x = ((torch.from_numpy(batch).float() - mean) / std).permute(0, 3, 1, 2).contiguous()
     if size is not None and tuple(x.shape[2:]) != size:
         x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
