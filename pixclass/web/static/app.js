@@ -26,28 +26,4 @@
     const shown = Array.from(event.target.children);
     setTimeout(function () { shown.forEach(function (el) { el.remove(); }); }, 6000);
   });
-
-  // Multi-select on a class page: count, select all, clear.
-  function updateSelection(form) {
-    const n = form.querySelectorAll('input[name="image_ids"]:checked').length;
-    form.querySelectorAll("[data-selected-count]").forEach(function (el) { el.textContent = n; });
-    form.querySelectorAll("[data-needs-selection]").forEach(function (el) { el.disabled = n === 0; });
-  }
-  document.addEventListener("change", function (event) {
-    const form = event.target.closest && event.target.closest("form.selection");
-    if (form) updateSelection(form);
-  });
-  document.addEventListener("click", function (event) {
-    const all = event.target.closest && event.target.closest("[data-select-all], [data-select-none]");
-    if (!all) return;
-    const form = all.closest("form.selection");
-    const on = all.hasAttribute("data-select-all");
-    form.querySelectorAll('input[name="image_ids"]').forEach(function (box) { box.checked = on; });
-    updateSelection(form);
-  });
-  function refreshSelections() {
-    document.querySelectorAll("form.selection").forEach(updateSelection);
-  }
-  document.addEventListener("htmx:afterSettle", refreshSelections);
-  document.addEventListener("DOMContentLoaded", refreshSelections);
 })();
