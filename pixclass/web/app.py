@@ -25,6 +25,7 @@ from pixclass.config import Settings
 from pixclass.store import Store, open_store
 from pixclass.web.auth import AppToken, Principal, Sessions, authenticate, resolve_app_token
 from pixclass.web.errors import register_error_handlers
+from pixclass.web.live import install_live
 from pixclass.web.runspace import RunSpaces
 from pixclass.web.templating import make_templates
 
@@ -75,6 +76,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     register_error_handlers(app, templates)
     _include_routers(app)
+    install_live(app, templates, [Depends(require_user)])
 
     @app.get("/docs", include_in_schema=False)
     async def api_docs() -> HTMLResponse:

@@ -215,7 +215,7 @@
 
   // Thumbnail size: a slider, kept for the next visit.
   function applySize(value) {
-    document.querySelectorAll(".thumb-grid").forEach(function (grid) { grid.style.setProperty("--thumb", value + "px"); });
+    document.documentElement.style.setProperty("--thumb", value + "px");
   }
   document.addEventListener("input", function (event) {
     if (event.target.id !== "thumb-size") return;

@@ -29,7 +29,7 @@
     name.textContent = data.file_name;
     const line = document.createElement("span");
     line.setAttribute("data-viewer-class", "");
-    line.textContent = cls ? cls.class_name + " · " + pct(cls.confidence) + " confident" + (cls.set_by_person ? " · set by a person" : "") : "not classified";
+    line.textContent = cls ? (cls.cluster === null ? "unknown" : cls.class_name) + " · " + pct(cls.confidence) + " confident" + (cls.set_by_person ? " · set by a person" : "") : "not classified";
     const size = document.createElement("span");
     size.className = "muted small";
     size.textContent = data.width + " × " + data.height + " px";
@@ -39,13 +39,14 @@
       a.className = "thumb";
       a.href = "/images/" + s.image_id + "?run=" + run;
       a.dataset.image = s.image_id;
-      a.title = s.class_name + " · " + pct(s.confidence);
+      const name = s.cluster === null ? "unknown" : s.class_name;
+      a.title = name + " · " + pct(s.confidence);
       const img = document.createElement("img");
       img.src = "/api/images/" + s.image_id + "/thumbnail";
       img.alt = "image " + s.image_id;
       const label = document.createElement("span");
       label.className = "conf";
-      label.textContent = s.class_name;
+      label.textContent = name;
       a.append(img, label);
       return a;
     }));
