@@ -71,6 +71,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         description="Discover classes in unlabeled images; review, name and fix them.",
         lifespan=lifespan,
         docs_url=None,  # served below from local files: Swagger UI's CDN is unreachable offline
+        redoc_url=None,  # ReDoc only comes from a CDN: blank offline, so not offered
     )
     app.state.context = context
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
