@@ -25,6 +25,7 @@ from pixclass.config import Settings
 from pixclass.services.collections import Store, open_store
 from pixclass.web.auth import AppToken, Principal, Sessions, authenticate, resolve_app_token
 from pixclass.web.errors import register_error_handlers
+from pixclass.web.live import install_live
 from pixclass.web.templating import make_templates
 
 HERE = Path(__file__).parent
@@ -67,11 +68,13 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         description="Discover classes in unlabeled images; review, name and fix them.",
         lifespan=lifespan,
         docs_url=None,  # served below from local files: Swagger UI's CDN is unreachable offline
+        redoc_url=None,  # ReDoc only comes from a CDN: blank offline, so not offered
     )
     app.state.context = context
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     register_error_handlers(app, templates)
     _include_routers(app)
+    install_live(app, templates, [Depends(require_user)])
 
     @app.get("/docs", include_in_schema=False)
     async def api_docs() -> HTMLResponse:

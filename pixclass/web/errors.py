@@ -9,11 +9,13 @@ in the page's flash area. Not being logged in sends a page to the login form and
 from __future__ import annotations
 
 import html
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pixclass.errors import (
     ConflictError,
@@ -73,7 +75,16 @@ def register_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
         assert isinstance(exc, PixclassError)
         return error_response(request, exc, templates)
 
+    async def not_found(request: Request, exc: Exception) -> Response:
+        """Unknown paths: an HTML page for people, JSON for the API."""
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code != 404 or wants_json(request):
+            return await http_exception_handler(request, exc)
+        values = {"title": TITLES[404], "message": f"There is no page at {request.url.path}."}
+        return templates.TemplateResponse(request, "error.html", values, status_code=404)
+
     app.add_exception_handler(PixclassError, handle)
+    app.add_exception_handler(StarletteHTTPException, not_found)
 
 
 def error_response(request: Request, exc: PixclassError, templates: Jinja2Templates) -> Response:
@@ -104,6 +115,9 @@ def error_response(request: Request, exc: PixclassError, templates: Jinja2Templa
 
 
 def _current_path(request: Request) -> str:
+    shown = urlsplit(request.headers.get("HX-Current-URL", ""))  # the page an htmx write came from
+    if shown.path:
+        return shown.path + (f"?{shown.query}" if shown.query else "")
     path = request.url.path
     if request.method == "GET" and request.url.query:
         path += "?" + request.url.query

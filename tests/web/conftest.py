@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_kit import big_run, chrome  # noqa: F401  (session fixtures of the browser tests)
 from web_samples import MNIST_DIR, N_DIGITS, TOKEN, csrf_of, make_settings, write_digits
 
 from pixclass.config import Settings

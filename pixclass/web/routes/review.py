@@ -20,12 +20,16 @@ PAGE = 48
 
 
 @pages.get("/runs/{run_id}/review")
-def review_page(request: Request, run_id: int, db: Store = Depends(store)) -> Response:
+def review_page(
+    request: Request, run_id: int, offset: int = 0, db: Store = Depends(store)
+) -> Response:
     return render(
         request,
         "review.html",
         nav=nav(db, run_id=run_id),
-        items=review_queue(db, run_id, limit=PAGE),
+        items=review_queue(db, run_id, offset=offset, limit=PAGE),
+        offset=offset + PAGE,
+        page=PAGE,
         remaining=count_unreviewed(db, run_id),
         classes=sorted(class_cards(db, run_id, samples=0), key=lambda c: c.index),
         tab="review",

@@ -27,27 +27,57 @@
     setTimeout(function () { shown.forEach(function (el) { el.remove(); }); }, 6000);
   });
 
-  // Multi-select on a class page: count, select all, clear.
-  function updateSelection(form) {
-    const n = form.querySelectorAll('input[name="image_ids"]:checked').length;
-    form.querySelectorAll("[data-selected-count]").forEach(function (el) { el.textContent = n; });
-    form.querySelectorAll("[data-needs-selection]").forEach(function (el) { el.disabled = n === 0; });
+  // A running job's card: time since it started and, once it has moved, about how long is left.
+  function clock(seconds) {
+    const s = Math.max(0, Math.round(seconds));
+    return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
   }
-  document.addEventListener("change", function (event) {
-    const form = event.target.closest && event.target.closest("form.selection");
-    if (form) updateSelection(form);
-  });
-  document.addEventListener("click", function (event) {
-    const all = event.target.closest && event.target.closest("[data-select-all], [data-select-none]");
-    if (!all) return;
-    const form = all.closest("form.selection");
-    const on = all.hasAttribute("data-select-all");
-    form.querySelectorAll('input[name="image_ids"]').forEach(function (box) { box.checked = on; });
-    updateSelection(form);
-  });
-  function refreshSelections() {
-    document.querySelectorAll("form.selection").forEach(updateSelection);
+  function tickJobs() {
+    document.querySelectorAll("[data-job-clock]").forEach(function (el) {
+      const out = el.querySelector("[data-job-time]");
+      const started = Date.parse(el.dataset.started);
+      if (!out || !el.dataset.started || isNaN(started)) return;
+      const elapsed = (Date.now() - started) / 1000;
+      const fraction = Number(el.dataset.fraction);
+      let text = " · " + clock(elapsed) + " elapsed";
+      if (fraction > 0.02 && fraction < 1) text += " · about " + clock(elapsed * (1 - fraction) / fraction) + " left";
+      out.textContent = text;
+    });
   }
-  document.addEventListener("htmx:afterSettle", refreshSelections);
-  document.addEventListener("DOMContentLoaded", refreshSelections);
+  setInterval(tickJobs, 1000);
+  document.addEventListener("htmx:afterSettle", tickJobs);
+
+  // Upload: every file is checked against the per-image limit before anything is sent, and an
+  // upload over the per-request limit is not sent at all (the server would refuse it at the end).
+  document.addEventListener("htmx:confirm", function (event) {
+    const form = event.target;
+    if (form.id !== "upload-form") return;
+    const perFile = Number(form.dataset.fileMax), perUpload = Number(form.dataset.uploadMax);
+    const inputs = Array.from(form.querySelectorAll('input[type="file"]'));
+    const files = inputs.flatMap(function (input) { return Array.from(input.files); });
+    const zips = function (f) { return /\.zip$/i.test(f.name); };
+    const tooBig = files.filter(function (f) { return !zips(f) && f.size > perFile; });
+    const total = files.reduce(function (sum, f) { return sum + f.size; }, 0);
+    const status = document.getElementById("upload-status");
+    if (files.length === 0) { event.preventDefault(); status.textContent = "Choose files or a folder first."; return; }
+    if (total > perUpload) {
+      event.preventDefault();
+      status.textContent = "Not sent: these files are " + mib(total) + " MiB, over the " + mib(perUpload) + " MiB an upload may be. Upload them in parts.";
+      return;
+    }
+    if (tooBig.length === 0) return;
+    // The files over the limit stay home; the rest go, and the report lists what stayed.
+    event.preventDefault();
+    const names = tooBig.map(function (f) { return f.webkitRelativePath || f.name; });
+    const skipped = document.getElementById("upload-skipped");
+    inputs.forEach(function (input) {
+      const keep = new DataTransfer();
+      Array.from(input.files).forEach(function (f) { if (tooBig.indexOf(f) < 0) keep.items.add(f); });
+      input.files = keep.files;
+    });
+    skipped.textContent = "Not sent (over " + mib(perFile) + " MiB each): " + names.join(", ");
+    skipped.hidden = false;
+    if (files.length > tooBig.length) event.detail.issueRequest(true);
+  });
+  function mib(bytes) { return (bytes / 1048576).toFixed(bytes < 10485760 ? 1 : 0); }
 })();

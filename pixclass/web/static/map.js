@@ -12,6 +12,8 @@
   const tip = document.getElementById("map-tip");
   const status = document.getElementById("map-status");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const none = { headers: function () { return {}; }, answered: async function () { return true; } };
+  const live = window.pixclassLive || none;
 
   let n = 0, xs, ys, ids, cls;            // the points
   let colors = {}, names = {}, sizes = {}; // per class index
@@ -323,9 +325,13 @@
   async function post(url, body) {
     const response = await fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      headers: Object.assign({ "Content-Type": "application/json", "X-CSRF-Token": csrf }, live.headers()),
       body: JSON.stringify(body),
     });
+    if (!(await live.answered(response))) {
+      // Another window changed the run: this map is out of date, so it is drawn again.
+      setTimeout(function () { location.reload(); }, 2500);
+    }
     if (!response.ok) {
       let detail = response.statusText;
       try { detail = (await response.json()).detail || detail; } catch (e) { /* not JSON */ }
