@@ -30,6 +30,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("pixclass.cli.runs", "clusters"),
     ("pixclass.cli.runs", "assign"),
     ("pixclass.cli.runs", "similar"),
+    ("pixclass.cli.runs", "recut"),
     ("pixclass.cli.jobs", "jobs"),
     ("pixclass.cli.jobs", "worker"),
     ("pixclass.cli.serve", "serve"),

@@ -1,5 +1,5 @@
 """Commands about results: ``runs list|show``, ``clusters rename|move|confirm|merge|split``,
-``assign``, ``similar``: the same services the web app calls."""
+``assign``, ``similar``, ``recut``: the same services the web app calls."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pixclass.services.corrections import (
     rename_cluster,
     split_class,
 )
+from pixclass.services.recut import recut_run
 from pixclass.services.runs import RunInfo, get_run, list_clusters, list_runs
 from pixclass.services.similar import similar_images
 
@@ -176,3 +177,23 @@ def similar(ctx: click.Context, run_id: int, image_id: int, k: int) -> None:
         found = similar_images(store, run_id, image_id, k)
     for item in found:
         click.echo(f"{item.image_id}\t{item.class_name}\t{item.confidence:.2f}")
+
+
+@click.command("recut")
+@click.argument("run_id", type=int)
+@click.option("--k", "k", type=int, required=True, help="The number of classes of the new run.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Clustering seed.")
+@click.pass_context
+def recut(ctx: click.Context, run_id: int, k: int, seed: int) -> None:
+    """Re-cut run RUN_ID into K classes: a new run in seconds, on the same embedding.
+
+    Nothing is decoded or embedded again; named classes pass their names to the new classes
+    that hold most of their images, and corrections stay with their images.
+    """
+    with opened_store(ctx) as store:
+        new_id = recut_run(store, run_id, k, seed=seed)
+        info = get_run(store, new_id)
+        found = list_clusters(store, new_id)
+    click.echo(f"run {new_id}: run {run_id} re-cut into {info.n_clusters} classes")
+    for cluster in found:
+        click.echo(f"{cluster.index}\t{cluster.display_name}\t{cluster.size} images")

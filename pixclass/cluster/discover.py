@@ -83,7 +83,7 @@ class Discovery:
         return {int(i): int(c) for i, c in zip(ids, counts, strict=True)}
 
 
-def _representatives(labels: np.ndarray, confidence: np.ndarray, n: int) -> dict[int, list[int]]:
+def representatives(labels: np.ndarray, confidence: np.ndarray, n: int) -> dict[int, list[int]]:
     out: dict[int, list[int]] = {}
     for c in np.unique(labels[labels >= 0]):
         rows = np.flatnonzero(labels == c)
@@ -362,7 +362,7 @@ def _discovery(
             },
         },
         timings=timings,
-        representatives=_representatives(labels, confidence, n_representatives),
+        representatives=representatives(labels, confidence, n_representatives),
         first_labels=estimator.labels_,
         refinement=jsonable(refinement),
         embedding_2d=coords,

@@ -71,6 +71,13 @@ class RunRequest(BaseModel):
     deskew: bool | Literal["auto"] = "auto"
 
 
+class RecutRequest(BaseModel):
+    """A re-cut of a finished run into ``k`` classes (1 to 200)."""
+
+    k: int = Field(ge=1, le=200)
+    seed: int | None = 0
+
+
 class JobOut(BaseModel):
     id: int
     kind: str

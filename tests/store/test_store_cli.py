@@ -123,3 +123,38 @@ def test_the_cli_corrects_splits_and_finds_similar_images_like_the_app(
     assert (
         "has no cluster 'nine'" in run_cli("clusters", "split", str(run_id), "nine", code=1).output
     )
+
+
+def test_recut_makes_a_new_run_with_other_counts_and_keeps_names(
+    run_cli: Any, store: Store, tmp_path: Path
+) -> None:
+    from pixclass.services.cluster import run_collection_clustering
+    from pixclass.services.ingest import ingest
+    from pixclass.store import list_clusters
+    from pixclass.store.results import effective_classes
+
+    write_mnist_pngs(tmp_path / "src", 80)
+    ingest(store, tmp_path / "src", "d")
+    run_id = run_collection_clustering(
+        store, "d", n_clusters=3, seed=0, map_2d=True, refine=False, deskew=False
+    )
+    run_cli("clusters", "rename", str(run_id), "0", "biggest")
+    before = {c.image_id: c for c in effective_classes(store, run_id)}
+
+    out = run_cli("recut", str(run_id), "--k", "6").output
+    new_id = int(out.split()[1].rstrip(":"))
+    assert new_id != run_id and f"run {run_id} re-cut into 6 classes" in out
+    clusters = list_clusters(store, new_id)
+    assert len([c for c in clusters if c.size]) == 6
+    after = {c.image_id: c for c in effective_classes(store, new_id)}
+    # Every image of the old run is in the new one, at the same place on the map.
+    assert set(after) == set(before)
+    assert all((after[i].x, after[i].y) == (before[i].x, before[i].y) for i in before)
+    # The named class names the new class that took most of its images.
+    [named] = [c for c in clusters if c.name == "biggest"]
+    old_members = {i for i, c in before.items() if c.cluster == 0}
+    new_members = {i for i, c in after.items() if c.cluster == named.index}
+    assert len(old_members & new_members) > len(old_members) / 6
+    # The old run is untouched; a bad k is one clear line.
+    assert len([c for c in list_clusters(store, run_id) if c.size]) == 3
+    assert "k must be between 1 and" in run_cli("recut", str(run_id), "--k", "0", code=1).output

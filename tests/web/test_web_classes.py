@@ -219,3 +219,16 @@ def test_pages_render(browser: TestClient) -> None:
         response = browser.get(path)
         assert response.status_code == 200, path
         assert "<nav" in response.text or path in ("/", "/collections/1/delete")
+
+
+def test_recut_through_the_api_makes_a_new_run(api: TestClient) -> None:
+    response = api.post("/api/runs/1/recut", json={"k": 4})
+    assert response.status_code == 201, response.text
+    run = response.json()
+    assert run["id"] == 2 and run["n_clusters"] == 4 and run["status"] == "done"
+    assert len([c for c in classes(api, 2).values() if c["size"]]) == 4
+    assert sum(int(c["size"]) for c in classes(api, 2).values()) == N_DIGITS
+    assert len(classes(api, 1)) == 8  # the run it came from is left as it was
+    assert api.post("/api/runs/1/recut", json={"k": 0}).status_code == 422
+    assert api.post("/api/runs/1/recut", json={"k": "ten"}).status_code == 422
+    assert api.post("/api/runs/99/recut", json={"k": 3}).status_code == 404

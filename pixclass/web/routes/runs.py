@@ -9,9 +9,10 @@ from fastapi.responses import RedirectResponse, Response
 from pixclass.jobs import cancel_job, get_job, list_jobs, submit_job
 from pixclass.services.collections import Store, collection_by_id
 from pixclass.services.pages import nav
+from pixclass.services.recut import recut_run
 from pixclass.services.runs import get_run, list_runs
 from pixclass.web.deps import context, render, store
-from pixclass.web.schemas import JobOut, RunOut, RunRequest
+from pixclass.web.schemas import JobOut, RecutRequest, RunOut, RunRequest
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["runs"])
@@ -84,6 +85,12 @@ def start_run_api(request: Request, collection_id: int, body: RunRequest) -> Job
     collection = collection_by_id(ctx.store, collection_id)
     job_id = submit_job(ctx.settings, "cluster", collection.name, body.model_dump())
     return JobOut.of(get_job(ctx.store, job_id))
+
+
+@api.post("/runs/{run_id}/recut", status_code=201)
+def recut_run_api(run_id: int, body: RecutRequest, db: Store = Depends(store)) -> RunOut:
+    """Re-cut a finished run into ``k`` classes: a new run, in seconds, on the same embedding."""
+    return RunOut.of(get_run(db, recut_run(db, run_id, body.k, seed=body.seed)))
 
 
 @api.get("/runs/{run_id}")
