@@ -50,6 +50,17 @@ def load_set(name: str) -> tuple[np.ndarray, np.ndarray]:
     return loaded.images, np.asarray(loaded.labels)
 
 
+def load_labels(name: str) -> np.ndarray:
+    """Class ids in the loader's file order (the order the cached embeddings have)."""
+    import csv
+
+    folder = SETS[name][0]
+    with open(folder / "labels.csv", newline="") as handle:
+        rows = sorted((r["file"], r["label"]) for r in csv.DictReader(handle))
+    names = sorted({label for _, label in rows})
+    return np.array([names.index(label) for _, label in rows])
+
+
 def cache_file(cache: Path, set_name: str, backbone: str, side: int, view: str) -> Path:
     return cache / f"{set_name}-{backbone}-{side}-{view}.npy"
 
