@@ -11,6 +11,7 @@ from pixclass.spark import require_pyspark
 # Rows per Arrow batch handed to a Python worker: one decode-and-embed batch. Spark's default
 # (10,000) would hold 10,000 encoded photos in one pandas frame.
 ARROW_BATCH = 2048
+LOCAL_DRIVER_MEMORY = "4g"
 
 
 def spark_session(master: str | None = None, *, app_name: str = "pixclass") -> Any:
@@ -32,6 +33,10 @@ def spark_session(master: str | None = None, *, app_name: str = "pixclass") -> A
         # Local workers run this interpreter (with pixclass and its dependencies), not whatever
         # `python3` is first on PATH. On a cluster, spark-submit's PYSPARK_PYTHON says which.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        # In local mode the driver's JVM is also the executor; Spark's 1 GB default runs out
+        # on a few hundred thousand 512-d rows.
+        if not SparkConf().contains("spark.driver.memory"):
+            builder = builder.config("spark.driver.memory", LOCAL_DRIVER_MEMORY)
     return (
         builder.config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
