@@ -99,22 +99,34 @@ def download_dataset(
     except OSError as exc:
         raise InputError(f"cannot create {dest}: {exc.strerror or exc}") from exc
     for filename in FILES:
-        target = dest / filename
-        expected = sums[filename].lower()
-        if target.is_file() and file_digest(target, _algorithm(expected)) == expected:
-            continue
-        try:
-            _fetch(base + filename, target, expected, report(progress), timeout)
-        except (
-            urllib.error.URLError,
-            TimeoutError,
-            ConnectionError,
-            http.client.HTTPException,
-        ) as exc:
-            raise InputError(_offline_message(base + filename, exc, dest, canonical)) from exc
-        except OSError as exc:  # the network is fine, the disk is not (full, read-only, ...)
-            raise InputError(f"cannot save {target}: {exc.strerror or exc}") from exc
+        _download_file(base, filename, dest, sums[filename].lower(), progress, timeout, canonical)
     return dest
+
+
+def _download_file(
+    base: str,
+    filename: str,
+    dest: Path,
+    expected: str,
+    progress: ProgressCallback | None,
+    timeout: float,
+    dataset: str,
+) -> None:
+    """One file, unless it is already there with the right checksum."""
+    target = dest / filename
+    if target.is_file() and file_digest(target, _algorithm(expected)) == expected:
+        return
+    try:
+        _fetch(base + filename, target, expected, report(progress), timeout)
+    except (
+        urllib.error.URLError,
+        TimeoutError,
+        ConnectionError,
+        http.client.HTTPException,
+    ) as exc:
+        raise InputError(_offline_message(base + filename, exc, dest, dataset)) from exc
+    except OSError as exc:  # the network is fine, the disk is not (full, read-only, ...)
+        raise InputError(f"cannot save {target}: {exc.strerror or exc}") from exc
 
 
 def _algorithm(checksum: str) -> str:

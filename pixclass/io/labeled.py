@@ -96,6 +96,15 @@ def load_labeled_folder(
     return imageset
 
 
+def _check_destination(images_dir: Path, overwrite: bool) -> None:
+    if images_dir.exists() and not images_dir.is_dir():
+        raise InputError(f"{images_dir} is a file; choose another destination folder")
+    if images_dir.is_dir() and any(images_dir.iterdir()) and not overwrite:
+        raise InputError(
+            f"{images_dir} already holds files; choose an empty folder or use --overwrite"
+        )
+
+
 def export_dataset(
     imageset: ImageSet,
     dest_dir: str | Path,
@@ -135,12 +144,7 @@ def export_dataset(
     """
     dest = Path(dest_dir)
     images_dir = dest / IMAGES_DIR
-    if images_dir.exists() and not images_dir.is_dir():
-        raise InputError(f"{images_dir} is a file; choose another destination folder")
-    if images_dir.is_dir() and any(images_dir.iterdir()) and not overwrite:
-        raise InputError(
-            f"{images_dir} already holds files; choose an empty folder or use --overwrite"
-        )
+    _check_destination(images_dir, overwrite)
     width = max(5, len(str(len(imageset) - 1)))
     files = [f"{i:0{width}d}.png" for i in range(len(imageset))]
     try:

@@ -28,6 +28,7 @@ _SMTP_REPLY = re.compile(r"\((\d{3}), (b?'(?:[^'\\]|\\.)*'|b?\"(?:[^\"\\]|\\.)*\
 _SMTP_REFUSED = re.compile(r"SMTP recipient .* was refused: (\d{3}) (.*)")
 _HTTP_STATUS = re.compile(r"error=(\d{3})\b")
 _RESPONSE = re.compile(r"Response Details:\s*(b?'.*'|b?\".*\")\s*$", re.S)
+_CERT_REASON = re.compile(r"certificate verify failed: ([^'\"()\]]+)", re.I)
 _ERRNO = re.compile(r"\[Errno -?\d+\][^'\")\]]*|timed out|Read timed out")
 
 # HTTP statuses that a later try can cure: timeouts, rate limits, server trouble.
@@ -46,7 +47,7 @@ class Failure:
 def describe_failure(entries: Sequence[LogEntry]) -> Failure:
     """Read the log records of one failed attempt."""
     messages = [redact(message) for _, message in entries]
-    for describe in (_smtp_failure, _http_failure, _connection_failure):
+    for describe in (_tls_failure, _smtp_failure, _http_failure, _connection_failure):
         failure = describe(messages)
         if failure is not None:
             return failure
@@ -54,6 +55,20 @@ def describe_failure(entries: Sequence[LogEntry]) -> Failure:
     if warnings:
         return Failure(warnings[-1], permanent=False)
     return Failure("the service reported a failure without saying why", permanent=False)
+
+
+def _tls_failure(messages: Sequence[str]) -> Failure | None:
+    # A certificate the client refuses stays refused: retrying only delays the real answer.
+    for message in messages:
+        if "certificate verify failed" in message.lower():
+            found = _CERT_REASON.search(message)
+            detail = f" ({found.group(1).strip()})" if found else ""
+            return Failure(
+                f"the server's TLS certificate was refused{detail}; fix the certificate, or "
+                "for a server you trust add ?verify=no to the URL",
+                permanent=True,
+            )
+    return None
 
 
 def _smtp_failure(messages: Sequence[str]) -> Failure | None:

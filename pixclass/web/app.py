@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -25,6 +25,7 @@ from pixclass.config import Settings
 from pixclass.services.collections import Store, open_store
 from pixclass.web.auth import AppToken, Principal, Sessions, authenticate, resolve_app_token
 from pixclass.web.errors import register_error_handlers
+from pixclass.web.hardening import EdgeChecks, SecurityHeaders, register_parse_error_handlers
 from pixclass.web.live import install_live
 from pixclass.web.templating import make_templates
 
@@ -68,15 +69,25 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         description="Discover classes in unlabeled images; review, name and fix them.",
         lifespan=lifespan,
         docs_url=None,  # served below from local files: Swagger UI's CDN is unreachable offline
+        openapi_url=None,  # served below, behind the token like every other route
         redoc_url=None,  # ReDoc only comes from a CDN: blank offline, so not offered
     )
     app.state.context = context
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     register_error_handlers(app, templates)
+    register_parse_error_handlers(app, templates)
+    # Added last runs first: the headers go on every answer, the checks' refusals included.
+    app.add_middleware(EdgeChecks, templates=templates)
+    app.add_middleware(SecurityHeaders)
     _include_routers(app)
-    install_live(app, templates, [Depends(require_user)])
+    protected = [Depends(require_user)]
+    install_live(app, templates, protected)
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/openapi.json", include_in_schema=False, dependencies=protected)
+    async def openapi_schema() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=protected)
     async def api_docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/openapi.json",

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from fastapi import Request
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from pixclass.config import Settings
@@ -60,6 +61,7 @@ class ReceivedUpload:
     fields: dict[str, str] = field(default_factory=dict)
     rejected: list[SkippedImage] = field(default_factory=list)
     total_bytes: int = 0
+    broken: str | None = None  # why the body could not be read to its end
 
     def zips_named(self) -> list[str]:
         return [name for name in self.files if name.lower().endswith(".zip")]
@@ -131,6 +133,8 @@ async def receive_upload(request: Request, folder: Path, limits: UploadLimits) -
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
+    except FormParserError as exc:  # the files that arrived whole before it are kept
+        receiver.result.broken = str(exc)
     finally:
         receiver.close()
     return receiver.result
@@ -266,8 +270,9 @@ class _Receiver:
         self._field = None
 
     def close(self) -> None:
-        if self._file is not None:
+        if self._file is not None:  # a part cut off midway is not kept
             self._file.close()
+            (self.folder / self._file_name).unlink(missing_ok=True)
             self._file = None
 
 
@@ -288,6 +293,9 @@ def ingest_received(
 ) -> UploadReport:
     """Ingest what ``receive_upload`` wrote: the loose images as one folder, each zip on its own."""
     started = time.perf_counter()
+    broken = received.broken
+    if broken and not received.files:
+        raise InputError(f"the upload could not be read ({broken}); nothing was added")
     if not received.files and not received.rejected:
         raise InputError("the upload held no files; choose images, a folder or a .zip")
     # One ingest of the folder: it opens the zips in it too, and a bad one is a skipped entry.
@@ -295,6 +303,12 @@ def ingest_received(
     skipped = list(received.rejected)
     for report in reports:
         skipped.extend(_relative(item, received.folder) for item in report.skipped)
+    if broken:
+        added = sum(r.added for r in reports)
+        raise InputError(
+            f"the upload broke off ({broken}); the {len(received.files)} file(s) received "
+            f"whole before that were kept ({added} added). Send the rest again."
+        )
     return UploadReport(
         collection=collection,
         received=len(received.files),

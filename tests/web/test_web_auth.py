@@ -93,11 +93,17 @@ def test_generated_token_is_private_and_stable(tmp_path: Path) -> None:
     assert (configured.value, configured.path) == ("mine", None)
 
 
-def test_api_docs_render_offline_from_local_files(anonymous) -> None:
-    page = anonymous.get("/docs")
+def test_api_docs_render_offline_from_local_files(anonymous, api) -> None:
+    page = api.get("/docs")
     assert page.status_code == 200
     assert "/static/swagger/swagger-ui-bundle.js" in page.text
     assert "cdn.jsdelivr" not in page.text
     assert anonymous.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
-    spec = anonymous.get("/openapi.json").json()
+    spec = api.get("/openapi.json").json()
     assert any(path.startswith("/api/") for path in spec["paths"])
+
+
+def test_api_docs_need_the_token_too(anonymous) -> None:
+    assert anonymous.get("/openapi.json").status_code == 401
+    page = anonymous.get("/docs", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
