@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from pixclass.errors import ConflictError, InputError, NotFoundError
 from pixclass.store.collections import collection_id, ensure_collection
 from pixclass.store.db import Store
-from pixclass.store.runs import Heartbeat, interrupted, this_host
+from pixclass.store.runs import Heartbeat, interrupted, started_here, this_host
 from pixclass.store.schema import JOB_KINDS, Collection, Job, utcnow
 
 JOB_INTERRUPTED = "interrupted (worker killed)"
@@ -121,13 +121,7 @@ def start_job(store: Store, job_id: int) -> JobInfo | None:
         changed = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.state == "queued")
-            .values(
-                state="running",
-                started_at=now,
-                heartbeat_at=now,
-                pid=os.getpid(),
-                host=this_host(),
-            )
+            .values(state="running", **started_here(now))
         )
         if not changed.rowcount:  # type: ignore[attr-defined]
             return None

@@ -81,21 +81,18 @@ def create_run(
         return run.id
 
 
+def started_here(now: datetime) -> dict[str, Any]:
+    """The columns that say a run or a job started now in this process (pid, host, heartbeat)."""
+    return {"started_at": now, "heartbeat_at": now, "pid": os.getpid(), "host": this_host()}
+
+
 def start_run(store: Store, run_id: int) -> None:
     """Mark a run as running in this process (pid, host, first heartbeat)."""
     now = utcnow()
     with store.write() as session:
         run_row(session, run_id)
         session.execute(
-            update(Run)
-            .where(Run.id == run_id)
-            .values(
-                status="running",
-                started_at=now,
-                heartbeat_at=now,
-                pid=os.getpid(),
-                host=this_host(),
-            )
+            update(Run).where(Run.id == run_id).values(status="running", **started_here(now))
         )
 
 
