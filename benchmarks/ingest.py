@@ -27,7 +27,8 @@ import sqlalchemy as sa
 
 from pixclass.config import Settings
 from pixclass.io import export_dataset, load_dataset
-from pixclass.store import ingest, open_store
+from pixclass.services.ingest import ingest
+from pixclass.store import open_store
 from pixclass.store.db import create_store_engine
 from pixclass.store.migrate import upgrade
 from pixclass.store.stats import row_counts, storage_size

@@ -32,9 +32,11 @@ from sqlalchemy import func, select
 from pixclass.config import Settings
 from pixclass.io import export_dataset, load_dataset
 from pixclass.io.imageset import ImageSet
-from pixclass.store import Store, effective_classes, ingest, open_store, run_collection_clustering
+from pixclass.services.cluster import run_collection_clustering
+from pixclass.services.ingest import ingest
+from pixclass.services.sources import encode_png
+from pixclass.store import Store, effective_classes, open_store
 from pixclass.store.schema import Assignment, Image, InboxFile, NotificationSend
-from pixclass.store.sources import encode_png
 
 COLLECTION = "mnist"
 

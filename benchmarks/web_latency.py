@@ -34,7 +34,9 @@ from PIL import Image
 
 from pixclass.config import Settings
 from pixclass.io import load_dataset
-from pixclass.store import ingest, list_runs, open_store, run_collection_clustering
+from pixclass.services.cluster import run_collection_clustering
+from pixclass.services.ingest import ingest
+from pixclass.store import list_runs, open_store
 
 TOKEN = "bench-token-7a1f3c"
 COLLECTION = "mnist"

@@ -9,10 +9,11 @@ is killed, the heartbeat stops and the next store opened marks it failed (see ``
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -102,6 +103,31 @@ def run_collection_clustering(
 
     request = {"n_clusters": n_clusters, "features": features, "seed": seed, **params}
     run_id = create_run(store, collection_name, features=features, params=jsonable(request))
+    with _run_lifecycle(store, run_id, on_run):
+        started = time.perf_counter()
+        loaded = load_collection(
+            store, collection_name, mode=mode, size=size, n_jobs=n_jobs, progress=progress
+        )
+        decode_seconds = time.perf_counter() - started
+        found = discover(
+            loaded.imageset,
+            features=features,
+            n_clusters=n_clusters,
+            seed=seed,
+            map_2d=map_2d,
+            cache_dir=cache_dir,
+            progress=progress,
+            **params,
+        )
+        save_result(store, run_id, _result(loaded, found, decode_seconds))
+    return run_id
+
+
+@contextlib.contextmanager
+def _run_lifecycle(
+    store: Store, run_id: int, on_run: Callable[[int], None] | None
+) -> Iterator[None]:
+    """Run ``run_id`` with a heartbeat; marked cancelled or failed (with why) if it raises."""
     try:
         # Started before anyone is told of it: a process killed in between leaves a running run
         # with this pid, which the next store opened marks failed (a queued one it would not).
@@ -109,29 +135,13 @@ def run_collection_clustering(
         if on_run is not None:
             on_run(run_id)
         with Heartbeat(store, run_id):
-            started = time.perf_counter()
-            loaded = load_collection(
-                store, collection_name, mode=mode, size=size, n_jobs=n_jobs, progress=progress
-            )
-            decode_seconds = time.perf_counter() - started
-            found = discover(
-                loaded.imageset,
-                features=features,
-                n_clusters=n_clusters,
-                seed=seed,
-                map_2d=map_2d,
-                cache_dir=cache_dir,
-                progress=progress,
-                **params,
-            )
-            save_result(store, run_id, _result(loaded, found, decode_seconds))
+            yield
     except Cancelled:
         cancel_run(store, run_id)
         raise
     except BaseException as exc:
         fail_run(store, run_id, _describe(exc))
         raise
-    return run_id
 
 
 def _result(loaded: StoredImageSet, found: Any, decode_seconds: float) -> RunResult:

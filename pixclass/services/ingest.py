@@ -28,7 +28,14 @@ from pixclass.services.sources import IngestItem, IngestSource, open_source
 from pixclass.store.blobs import DirectoryBlobStore
 from pixclass.store.collections import ensure_collection
 from pixclass.store.db import Store
-from pixclass.store.images import ContentIndex, NewImage, add_images, add_names, load_content_index
+from pixclass.store.images import (
+    ContentIndex,
+    NewImage,
+    add_images,
+    add_names,
+    load_content_index,
+    new_image,
+)
 
 # Images per transaction: big enough that commits cost little, small enough that a kill loses
 # little and memory stays flat (a batch of photos holds their bytes until it is written).
@@ -159,20 +166,8 @@ class _Preparer:
         if self.directory is not None:
             # The file goes first; the transaction that registers it follows (see blobs.py).
             self.directory.put(sha, data)
-        info = checked.info
-        return NewImage(
-            name=item.name,
-            sha256=sha,
-            data=data if self.directory is None else None,
-            width=info.width,
-            height=info.height,
-            mode=info.mode,
-            format=info.format or "unknown",
-            size_bytes=len(data),
-            label=item.label,
-            thumbnail=checked.thumbnail,
-            thumbnail_format=checked.thumbnail_format,
-        )
+        keep = self.directory is None
+        return new_image(item.name, sha, data, checked, keep_data=keep, label=item.label)
 
 
 PreparedItem = NewImage | _Known | SkippedImage

@@ -11,7 +11,7 @@ from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session
 
 from pixclass.errors import NotFoundError
-from pixclass.io.thumbnails import mime_type
+from pixclass.io.thumbnails import CheckedImage, mime_type
 from pixclass.store.blobs import add_blobs, find_blob_ids
 from pixclass.store.collections import collection_id
 from pixclass.store.db import Store
@@ -33,6 +33,26 @@ class NewImage:
     label: str | None
     thumbnail: bytes | None
     thumbnail_format: str | None
+
+
+def new_image(
+    name: str, sha: str, data: bytes, checked: CheckedImage, *, keep_data: bool, label: str | None
+) -> NewImage:
+    """The rows-to-be of a checked image (its bytes kept in the row only when ``keep_data``)."""
+    info = checked.info
+    return NewImage(
+        name=name,
+        sha256=sha,
+        data=data if keep_data else None,
+        width=info.width,
+        height=info.height,
+        mode=info.mode,
+        format=info.format or "unknown",
+        size_bytes=len(data),
+        label=label,
+        thumbnail=checked.thumbnail,
+        thumbnail_format=checked.thumbnail_format,
+    )
 
 
 @dataclass

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from pixclass.errors import ConflictError, InputError, NotFoundError
 from pixclass.store.collections import collection_id, ensure_collection
 from pixclass.store.db import Store
-from pixclass.store.runs import STALE_AFTER, Heartbeat, pid_alive, this_host
+from pixclass.store.runs import Heartbeat, interrupted, started_here, this_host
 from pixclass.store.schema import JOB_KINDS, Collection, Job, utcnow
 
 JOB_INTERRUPTED = "interrupted (worker killed)"
@@ -121,13 +121,7 @@ def start_job(store: Store, job_id: int) -> JobInfo | None:
         changed = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.state == "queued")
-            .values(
-                state="running",
-                started_at=now,
-                heartbeat_at=now,
-                pid=os.getpid(),
-                host=this_host(),
-            )
+            .values(state="running", **started_here(now))
         )
         if not changed.rowcount:  # type: ignore[attr-defined]
             return None
@@ -219,19 +213,11 @@ def fail_interrupted_jobs(store: Store, *, now: datetime | None = None) -> list[
     The rule of ``runs.fail_interrupted_runs``: the job's host is this machine and its pid is not
     alive, or its heartbeat is older than ``STALE_AFTER``.
     """
-    now = now or utcnow()
-    host = this_host()
     with store.session() as session:
         rows = session.execute(
             select(Job.id, Job.pid, Job.host, Job.heartbeat_at).where(Job.state == "running")
         ).all()
-    dead = [
-        job_id
-        for job_id, pid, job_host, heartbeat in rows
-        if (job_host == host and pid is not None and not pid_alive(pid))
-        or heartbeat is None
-        or now - heartbeat > STALE_AFTER
-    ]
+    dead = interrupted(rows, now or utcnow())
     for job_id in dead:
         fail_job(store, job_id, JOB_INTERRUPTED)
     return dead

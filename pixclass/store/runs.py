@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -80,21 +81,18 @@ def create_run(
         return run.id
 
 
+def started_here(now: datetime) -> dict[str, Any]:
+    """The columns that say a run or a job started now in this process (pid, host, heartbeat)."""
+    return {"started_at": now, "heartbeat_at": now, "pid": os.getpid(), "host": this_host()}
+
+
 def start_run(store: Store, run_id: int) -> None:
     """Mark a run as running in this process (pid, host, first heartbeat)."""
     now = utcnow()
     with store.write() as session:
         run_row(session, run_id)
         session.execute(
-            update(Run)
-            .where(Run.id == run_id)
-            .values(
-                status="running",
-                started_at=now,
-                heartbeat_at=now,
-                pid=os.getpid(),
-                host=this_host(),
-            )
+            update(Run).where(Run.id == run_id).values(status="running", **started_here(now))
         )
 
 
@@ -135,22 +133,28 @@ def fail_interrupted_runs(store: Store, *, now: datetime | None = None) -> list[
     A run is interrupted when its host is this machine and its pid is not alive, or when its
     heartbeat is older than ``STALE_AFTER`` (the only test possible for other machines).
     """
-    now = now or utcnow()
-    host = this_host()
     with store.session() as session:
         rows = session.execute(
             select(Run.id, Run.pid, Run.host, Run.heartbeat_at).where(Run.status.in_(ACTIVE))
         ).all()
-    dead = [
-        run_id
-        for run_id, pid, run_host, heartbeat in rows
-        if (run_host == host and pid is not None and not pid_alive(pid))
-        or heartbeat is None
-        or now - heartbeat > STALE_AFTER
-    ]
+    dead = interrupted(rows, now or utcnow())
     for run_id in dead:
         fail_run(store, run_id, INTERRUPTED)
     return dead
+
+
+def interrupted(rows: Iterable[Sequence[Any]], now: datetime) -> list[int]:
+    """The ids of the ``(id, pid, host, heartbeat_at)`` rows whose process died: its host is this
+    machine and its pid is not alive, or its heartbeat is older than ``STALE_AFTER`` (the only
+    test possible for other machines). The one rule for runs and jobs."""
+    host = this_host()
+    return [
+        row_id
+        for row_id, pid, row_host, heartbeat in rows
+        if (row_host == host and pid is not None and not pid_alive(pid))
+        or heartbeat is None
+        or now - heartbeat > STALE_AFTER
+    ]
 
 
 def pid_alive(pid: int) -> bool:

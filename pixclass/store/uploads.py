@@ -20,7 +20,7 @@ from pixclass.io.thumbnails import check_image
 from pixclass.store.blobs import chunks
 from pixclass.store.collections import collection_id
 from pixclass.store.db import Store
-from pixclass.store.images import NewImage, add_images, add_names
+from pixclass.store.images import NewImage, add_images, add_names, new_image
 from pixclass.store.schema import BlobHash, Image, ImageName
 
 
@@ -69,20 +69,7 @@ def _prepare(name: str, data: bytes, store: Store) -> NewImage | str:
     sha = sha256_bytes(data)
     if store.directory is not None:
         store.directory.put(sha, data)  # the file first, then the rows (see blobs.py)
-    info = checked.info
-    return NewImage(
-        name=name,
-        sha256=sha,
-        data=data if store.directory is None else None,
-        width=info.width,
-        height=info.height,
-        mode=info.mode,
-        format=info.format or "unknown",
-        size_bytes=len(data),
-        label=None,
-        thumbnail=checked.thumbnail,
-        thumbnail_format=checked.thumbnail_format,
-    )
+    return new_image(name, sha, data, checked, keep_data=store.directory is None, label=None)
 
 
 def _known(session: Session, collection: int, shas: list[str]) -> dict[str, int]:

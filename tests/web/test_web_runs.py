@@ -3,6 +3,7 @@ notification page's targets, test message and recorded sends."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -58,7 +59,7 @@ def test_run_form_and_progress_fragment(browser: TestClient) -> None:
         data={"features": "pixels", "k": "ten"},
         headers={"X-CSRF-Token": browser.csrf, "HX-Request": "true"},
     )
-    assert ten.status_code == 400 and "'auto' or a whole number" in ten.text
+    assert ten.status_code == 400 and "'auto' or a whole number" in html.unescape(ten.text)
 
 
 def test_delete_collection(api: TestClient, browser: TestClient) -> None:

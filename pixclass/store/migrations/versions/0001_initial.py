@@ -26,6 +26,12 @@ SHA256 = sa.LargeBinary(32)
 
 
 def upgrade() -> None:
+    _create_image_tables()
+    _create_name_thumbnail_feature_tables()
+    _create_run_tables()
+
+
+def _create_image_tables() -> None:
     op.create_table(
         "collections",
         sa.Column("id", ID, nullable=False),
@@ -71,6 +77,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_images"),
         sa.UniqueConstraint("blob_id", "collection_id", name="uq_images_blob"),
     )
+
+
+def _create_name_thumbnail_feature_tables() -> None:
     op.create_table(
         "image_names",
         sa.Column("image_id", ID, nullable=False),
@@ -102,10 +111,14 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("image_id", "extractor", name="pk_features"),
     )
-    _create_run_tables()
 
 
 def _create_run_tables() -> None:
+    _create_runs_and_models()
+    _create_clusters_and_assignments()
+
+
+def _create_runs_and_models() -> None:
     op.create_table(
         "runs",
         sa.Column("id", ID, nullable=False),
@@ -141,6 +154,9 @@ def _create_run_tables() -> None:
         ),
         sa.PrimaryKeyConstraint("run_id", name="pk_run_models"),
     )
+
+
+def _create_clusters_and_assignments() -> None:
     op.create_table(
         "clusters",
         sa.Column("id", ID, nullable=False),

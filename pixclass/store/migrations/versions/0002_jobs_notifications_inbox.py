@@ -25,6 +25,11 @@ TIMESTAMP = sa.DateTime(timezone=True).with_variant(sa.BigInteger(), "sqlite")
 
 
 def upgrade() -> None:
+    _create_jobs_table()
+    _create_notification_and_inbox_tables()
+
+
+def _create_jobs_table() -> None:
     op.create_table(
         "jobs",
         sa.Column("id", ID, nullable=False),
@@ -56,6 +61,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_jobs_collection_id", "jobs", ["collection_id"])
     op.create_index("ix_jobs_state", "jobs", ["state"])
+
+
+def _create_notification_and_inbox_tables() -> None:
     op.create_table(
         "notifications",
         sa.Column("id", ID, nullable=False),
