@@ -128,6 +128,27 @@ def measure_pages(client: httpx.Client, run_id: int) -> None:
     show(f"class page ({biggest['size']:,} images)", timed(lambda: client.get(page), 50), 200)
     more = f"{page}/images?offset=6000"
     show("class page, a later lazy page", timed(lambda: client.get(more), 50), 200)
+    show(
+        "live version of a run (polled every 3 s)",
+        timed(lambda: client.get(f"/live?run={run_id}"), 50),
+        200,
+    )
+
+    ids = [
+        i["image_id"]
+        for i in client.get(
+            f"{page.replace('/runs', '/api/runs')}/images", params={"limit": 50}
+        ).json()
+    ]
+
+    def open_viewer() -> httpx.Response:  # what the viewer fetches: details + 12 similar, the image
+        image_id = ids[0]
+        ids.append(ids.pop(0))
+        client.get(f"/api/images/{image_id}", params={"run": run_id, "similar": 12})
+        return client.get(f"/api/images/{image_id}/original")
+
+    open_viewer()  # the run's model and index load once
+    show("viewer open (details, 12 similar, original)", timed(open_viewer, 50), 150)
 
     def map_data() -> httpx.Response:
         meta = client.get(f"/api/runs/{run_id}/map").json()

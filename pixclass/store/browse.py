@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pixclass.errors import NotFoundError
+from pixclass.errors import InputError, NotFoundError
 from pixclass.store.collections import CollectionInfo
 from pixclass.store.db import Store
 from pixclass.store.images import ImageRecord, image_record, image_record_query
@@ -173,18 +173,43 @@ def get_class(store: Store, run_id: int, index: int) -> ClassCard:
         )
 
 
+# How a class page may be ordered (the first is the default).
+CLASS_SORTS = {
+    "confident": (Assignment.confidence.desc(), Assignment.image_id),
+    "unsure": (Assignment.confidence, Assignment.image_id),
+    "name": (Image.file_name, Image.id),
+    "newest": (Image.id.desc(),),
+}
+
+
 def class_images(
-    store: Store, run_id: int, index: int, *, offset: int = 0, limit: int = 120
+    store: Store,
+    run_id: int,
+    index: int,
+    *,
+    offset: int = 0,
+    limit: int = 120,
+    sort: str = "confident",
+    unconfirmed: bool = False,
+    search: str = "",
 ) -> list[ClassImage]:
-    """One page of the images of a class, most confident first."""
+    """One page of the images of a class, most confident first (or by ``sort``), only those no
+    person confirmed (``unconfirmed``), only those whose file name contains ``search``."""
+    if sort not in CLASS_SORTS:
+        raise InputError(f"unknown sort {sort!r}: use one of {', '.join(CLASS_SORTS)}")
     card = get_class(store, run_id, index)
+    query = select(Assignment.image_id, Assignment.confidence, Assignment.set_by_person).where(
+        Assignment.run_id == run_id, Assignment.cluster == index
+    )
+    if sort in ("name", "newest") or search:
+        query = query.join(Image, Image.id == Assignment.image_id)
+    if search:
+        query = query.where(Image.file_name.contains(search, autoescape=True))
+    if unconfirmed:
+        query = query.where(Assignment.set_by_person.is_(False))
     with store.session() as session:
         rows = session.execute(
-            select(Assignment.image_id, Assignment.confidence, Assignment.set_by_person)
-            .where(Assignment.run_id == run_id, Assignment.cluster == index)
-            .order_by(Assignment.confidence.desc(), Assignment.image_id)
-            .offset(max(0, offset))
-            .limit(max(0, limit))
+            query.order_by(*CLASS_SORTS[sort]).offset(max(0, offset)).limit(max(0, limit))
         )
         return [
             ClassImage(image_id, index, card.display_name, float(confidence), bool(person))

@@ -4,24 +4,16 @@ rename, move, merge, look at the map, export the zip. Screenshots go to test-art
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from browser_kit import api, require_chromium, serve
 from web_samples import TOKEN, write_digits
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 N_IMAGES = 200
 RUN_TIMEOUT_MS = 300_000
@@ -29,86 +21,20 @@ RUN_TIMEOUT_MS = 300_000
 pytestmark = pytest.mark.browser
 
 
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(reason + " (CI is set, so this is a failure)")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`pixclass serve` (with its worker) on a free loopback port; yields the base URL."""
-    _require_chromium()
-    data = tmp_path_factory.mktemp("e2e") / "data"
-    port = _free_port()
-    env = {**os.environ, "PIXCLASS_APP_TOKEN": TOKEN, "PIXCLASS_QUEUE_URL": "sqlite"}
-    log = (data.parent / "serve.log").open("w")
-    command = [sys.executable, "-m", "pixclass", "--data-dir", str(data), "serve"]
-    # Its own session, so the worker child goes too if serve has to be killed.
-    process = subprocess.Popen(
-        [*command, "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, process)
+    require_chromium()
+    with serve(tmp_path_factory.mktemp("e2e") / "data") as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
-
-
-def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"pixclass serve exited with {process.returncode}")
-        try:
-            if httpx.get(base + "/login", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    raise RuntimeError("pixclass serve did not answer within 60 s")
 
 
 @pytest.fixture(scope="module")
-def page(server: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, accept_downloads=True
-        )
-        yield context.new_page()
-        browser.close()
-
-
-def api(server: str) -> httpx.Client:
-    return httpx.Client(base_url=server, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+def page(server: str, chrome: Any) -> Iterator[Any]:
+    # The session's one chromium (two sync Playwrights cannot run in one thread).
+    context = chrome.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    yield context.new_page()
+    context.close()
 
 
 def test_review_session(server: str, page: Any, tmp_path: Path) -> None:

@@ -184,3 +184,45 @@ def test_thumbnail_size_control(class_page: Any) -> None:
     page.reload()
     page.wait_for_selector(".thumb")
     assert float(page.evaluate(COLUMNS)[0].removesuffix("px")) >= 240  # kept for the next visit
+
+
+def test_sort_and_filters(class_page: Any, big_run: BigRun) -> None:
+    page, run, big = class_page.page, big_run.run_id, big_run.big
+    page.select_option("select[name=sort]", "newest")
+    page.wait_for_url("**sort=newest**")
+    page.wait_for_selector(".thumb")
+    for _ in range(2):  # later pages keep the order: the lazy loader carries it
+        before = len(ids(page))
+        page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        page.wait_for_function(f"document.querySelectorAll('.thumb').length > {before}")
+    shown = [int(i[4:]) for i in ids(page)]
+    assert shown == sorted(shown, reverse=True) and len(set(shown)) == len(shown)
+
+    page.fill("input[name=q]", "digit-0011")
+    page.click("#class-filters button")
+    page.wait_for_url("**q=digit-0011**")
+    with api(big_run.server) as client:
+        infos = {
+            int(i[4:]): client.get(f"/api/images/{i[4:]}", params={"run": run, "similar": 0}).json()
+            for i in ids(page)
+        }
+        unconfirmed = [i for i, info in infos.items() if not info["image_class"]["set_by_person"]]
+        confirmed = unconfirmed.pop(0)
+        assert client.post(f"/api/runs/{run}/confirm", json={"image_ids": [confirmed]}).is_success
+    assert 0 < len(infos) <= 10 and all("digit-0011" in i["file_name"] for i in infos.values())
+
+    page.check("input[name=unconfirmed]")  # applies at once
+    page.wait_for_url("**unconfirmed=1**")
+    assert sorted(int(i[4:]) for i in ids(page)) == sorted(unconfirmed)
+
+    page.goto(f"{big_run.server}/runs/{run}/classes/{big}?sort=name")
+    first = [int(i[4:]) for i in ids(page)[:5]]
+    with api(big_run.server) as client:
+        got = [
+            client.get(f"/api/images/{i}", params={"similar": 0}).json()["file_name"] for i in first
+        ]
+    assert got == sorted(got)
+
+    page.goto(f"{big_run.server}/runs/{run}/classes")
+    page.fill("#class-filter", "cluster-1")
+    assert page.locator(".class-card:visible").count() == 1

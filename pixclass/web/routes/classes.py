@@ -3,7 +3,7 @@ and a person's corrections: rename, merge, split, move selected images."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
@@ -50,33 +50,68 @@ def gallery_page(
 
 
 @pages.get("/runs/{run_id}/classes/{index}")
-def class_page(request: Request, run_id: int, index: int, db: Store = Depends(store)) -> Response:
+def class_page(
+    request: Request,
+    run_id: int,
+    index: int,
+    sort: str = "confident",
+    unconfirmed: bool = False,
+    q: str = "",
+    db: Store = Depends(store),
+) -> Response:
     return render(
         request,
         "class.html",
         nav=nav(db, run_id=run_id),
         card=get_class(db, run_id, index),
         classes=[c for c in class_cards(db, run_id, samples=0)],
-        images=class_images(db, run_id, index, limit=PAGE),
+        images=class_images(
+            db, run_id, index, limit=PAGE, sort=sort, unconfirmed=unconfirmed, search=q
+        ),
         offset=PAGE,
         page=PAGE,
+        shown={"sort": sort, "unconfirmed": unconfirmed, "q": q},
+        filters=_filters(sort, unconfirmed, q),
         tab="classes",
     )
 
 
 @pages.get("/runs/{run_id}/classes/{index}/images")
 def class_images_fragment(
-    request: Request, run_id: int, index: int, offset: int = 0, db: Store = Depends(store)
+    request: Request,
+    run_id: int,
+    index: int,
+    offset: int = 0,
+    sort: str = "confident",
+    unconfirmed: bool = False,
+    q: str = "",
+    db: Store = Depends(store),
 ) -> Response:
     return render(
         request,
         "_thumbs.html",
         run_id=run_id,
         card=get_class(db, run_id, index),
-        images=class_images(db, run_id, index, offset=offset, limit=PAGE),
+        images=class_images(
+            db,
+            run_id,
+            index,
+            offset=offset,
+            limit=PAGE,
+            sort=sort,
+            unconfirmed=unconfirmed,
+            search=q,
+        ),
         offset=offset + PAGE,
         page=PAGE,
+        filters=_filters(sort, unconfirmed, q),
     )
+
+
+def _filters(sort: str, unconfirmed: bool, q: str) -> str:
+    """The order and filters of a class page, for the URL of its next page."""
+    values = {"sort": sort, "unconfirmed": "1" if unconfirmed else "", "q": q}
+    return urlencode({k: v for k, v in values.items() if v})
 
 
 @pages.post("/runs/{run_id}/classes/{index}/rename")

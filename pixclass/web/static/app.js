@@ -80,4 +80,20 @@
     if (files.length > tooBig.length) event.detail.issueRequest(true);
   });
   function mib(bytes) { return (bytes / 1048576).toFixed(bytes < 10485760 ? 1 : 0); }
+
+  // Forms that apply as soon as a choice changes (the class page's order and filters).
+  document.addEventListener("change", function (event) {
+    const f = event.target.closest && event.target.closest("form[data-autosubmit]");
+    if (f && event.target.type !== "search") f.requestSubmit();
+  });
+
+  // The classes page: show only the classes whose name has what is typed.
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "class-filter") return;
+    const want = event.target.value.trim().toLowerCase();
+    document.querySelectorAll(".class-card").forEach(function (card) {
+      const name = card.querySelector(".class-name").textContent.toLowerCase();
+      card.hidden = want !== "" && name.indexOf(want) < 0;
+    });
+  });
 })();
