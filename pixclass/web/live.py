@@ -14,7 +14,6 @@ writes in the same few milliseconds can still both pass: the guard is for people
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import re
@@ -26,8 +25,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pixclass.errors import NotFoundError
-from pixclass.store import Store
-from pixclass.store.browse import class_cards, collection_by_id, latest_runs, run_collection_id
+from pixclass.services.collections import Store
+from pixclass.services.live import version
 from pixclass.web.deps import store
 
 STALE = "This run was changed in another window — reloaded. Check the page and try again."
@@ -38,20 +37,6 @@ RUN_WRITE = re.compile(
 )
 
 router = APIRouter(include_in_schema=False)
-
-
-def version(db: Store, *, run_id: int | None = None, collection_id: int | None = None) -> str:
-    """The version of a run's pages (``run_id``) or a collection's (``collection_id``)."""
-    if run_id is not None:
-        collection_id = run_collection_id(db, run_id)
-    if collection_id is None:
-        return ""
-    info = collection_by_id(db, collection_id)
-    newest = latest_runs(db).get(collection_id)
-    parts: list[Any] = [info.n_images, newest and (newest.id, newest.status)]
-    if run_id is not None:
-        parts.append(sorted((c.index, c.name, c.size) for c in class_cards(db, run_id, samples=0)))
-    return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
 
 
 def page_version(request: Request, nav: Any) -> str:
