@@ -96,15 +96,7 @@ def fit_scan_head(
         import torch
     except ImportError as exc:
         raise MissingExtraError("torch", "torch", "The SCAN clustering head") from exc
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim != 2 or len(X) <= n_neighbors or n_clusters < 2:
-        raise InputError(
-            f"the SCAN head needs a 2-D array of more than {n_neighbors} rows and "
-            f"n_clusters >= 2, got shape {X.shape} and n_clusters={n_clusters}"
-        )
-    all_views = [X] + [np.asarray(v, dtype=np.float32) for v in views or []]
-    if any(v.shape != X.shape for v in all_views):
-        raise InputError("every view must have the shape of X")
+    X, all_views = _checked(X, views, n_clusters, n_neighbors)
     generator = torch.Generator().manual_seed(0 if random_state is None else random_state)
     torch.manual_seed(0 if random_state is None else random_state)
     stacked = torch.from_numpy(np.stack([_standardise(v, X) for v in all_views]))
@@ -119,6 +111,22 @@ def fit_scan_head(
         proba: np.ndarray = torch.stack(per_view).mean(0).numpy()
     confident = int((proba.max(axis=1) > confidence).sum())
     return HeadResult(proba.argmax(axis=1), proba, float(losses[best]), confident)
+
+
+def _checked(
+    X: np.ndarray, views: list[np.ndarray] | None, n_clusters: int, n_neighbors: int
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``X`` and every view as float32, or an ``InputError`` saying what is wrong."""
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 2 or len(X) <= n_neighbors or n_clusters < 2:
+        raise InputError(
+            f"the SCAN head needs a 2-D array of more than {n_neighbors} rows and "
+            f"n_clusters >= 2, got shape {X.shape} and n_clusters={n_clusters}"
+        )
+    all_views = [X] + [np.asarray(v, dtype=np.float32) for v in views or []]
+    if any(v.shape != X.shape for v in all_views):
+        raise InputError("every view must have the shape of X")
+    return X, all_views
 
 
 def _standardise(view: np.ndarray, reference: np.ndarray) -> np.ndarray:

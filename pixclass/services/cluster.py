@@ -68,36 +68,25 @@ def run_collection_clustering(
 ) -> int:
     """Cluster the images of a collection and store the run; returns the run id.
 
+    Raises ``NotFoundError`` for no such collection, ``NoImagesError`` for fewer than two images.
+
     Parameters
     ----------
-    store : Store
-    collection_name : str
-    n_clusters : int or "auto", default="auto"
-    features : str, default="auto"
-        Feature extractor name, or "auto" to let ``pixclass.features.choose`` pick.
+    n_clusters : int or "auto"; features : extractor name or "auto" (``features.choose``)
     seed : int or None, default=0
         For repeatable runs; None lets UMAP use every core.
     progress : callable, optional
         ``progress(stage, done, total)``: "decode", then the stages of ``discover``.
-    mode, size
-        Decoding, as for ``pixclass.io.load_images``.
+    mode, size, n_jobs
+        Decoding, as for ``pixclass.io.load_images`` (``n_jobs`` threads).
     map_2d : bool, default=True
         Compute the 2-D map coordinates that the web app draws.
-    n_jobs : int, default=2
-        Decoding threads.
     on_run : callable, optional
         Called with the run id as soon as the run exists (a job records it).
     cache_dir : path, optional
         Embedding cache (``Settings.cache_dir``): a second run on the same images embeds nothing.
     **params
         Further ``discover`` / ``ImageClusterer`` parameters.
-
-    Raises
-    ------
-    NotFoundError
-        No such collection.
-    NoImagesError
-        The collection holds fewer than two images.
     """
     from pixclass.cluster import discover  # heavy (umap, numba): only when clustering
 
