@@ -20,6 +20,26 @@ import httpx
 import pytest
 from web_samples import TOKEN, write_digits
 
+
+def wait_for(page: Any, expression: str, arg: Any = None, timeout: float = 15_000) -> None:
+    """``page.wait_for_function`` without eval: Playwright's in-page polling compiles the
+    expression with ``new Function``, which the app's Content-Security-Policy (no
+    'unsafe-eval') refuses, so the condition is polled from here with ``page.evaluate``."""
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        try:
+            if page.evaluate(expression, arg):
+                return
+        except Error as exc:  # a navigation in between: ask the new page
+            if "context was destroyed" not in str(exc):
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout / 1000:.0f} s: {expression}")
+        page.wait_for_timeout(50)
+
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SIZES = {"phone": (390, 844), "laptop": (1440, 900), "wide": (2560, 1440)}
@@ -195,7 +215,8 @@ def logged_in(browser: Any, server: str, size: tuple[int, int], **options: Any) 
 
 def wait_for_images(page: Any) -> None:
     """Until every image in view has loaded (screenshots of half-loaded grids mislead)."""
-    page.wait_for_function(
+    wait_for(
+        page,
         """() => Array.from(document.images).every(img => {
             const r = img.getBoundingClientRect();
             return img.complete || r.top > window.innerHeight;

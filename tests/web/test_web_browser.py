@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import api, require_chromium, serve
+from browser_kit import api, require_chromium, serve, wait_for
 from web_samples import TOKEN, write_digits
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -97,7 +97,7 @@ def test_review_session(server: str, page: Any, tmp_path: Path) -> None:
         card.locator("input[name=classes]").check()
     page.select_option("select[name=into]", into)
     page.click("button:text-is('Merge')")
-    page.wait_for_function("document.querySelectorAll('.class-card').length === 7")
+    wait_for(page, "document.querySelectorAll('.class-card').length === 7")
 
     # The map: every image as a point; select a region with the box tool.
     page.goto(f"{server}/runs/{run_id}/map")
@@ -135,7 +135,8 @@ def test_review_session(server: str, page: Any, tmp_path: Path) -> None:
 
 def _wait_for_images(page: Any) -> None:
     """Until every image in view has loaded (screenshots of half-loaded grids mislead)."""
-    page.wait_for_function(
+    wait_for(
+        page,
         """() => Array.from(document.images).every(img => {
             const r = img.getBoundingClientRect();
             return img.complete || r.top > window.innerHeight;

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browser_kit import SIZES, BigRun, api, logged_in, wait_for_images
+from browser_kit import SIZES, BigRun, api, logged_in, wait_for, wait_for_images
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,8 @@ def scroll_to_end(page: Any, expected: int) -> None:
         if shown >= expected and page.locator(".more").count() == 0:
             return
         page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
-        page.wait_for_function(
+        wait_for(
+            page,
             "([n]) => document.querySelectorAll('.thumb').length > n"
             " || !document.querySelector('.more')",
             arg=[shown],

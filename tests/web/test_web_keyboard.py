@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browser_kit import SIZES, BigRun, api, logged_in, wait_for_images
+from browser_kit import SIZES, BigRun, api, logged_in, wait_for, wait_for_images
 
 pytestmark = pytest.mark.browser
 
@@ -106,9 +106,7 @@ def test_a_selects_the_class_m_moves_c_confirms(class_page: Any, big_run: BigRun
     with api(big_run.server) as client:
         size = client.get(f"/api/runs/{run}/classes/{big_run.big}").json()["size"]
     page.keyboard.press("a")
-    page.wait_for_function(
-        f"() => document.querySelector('[data-selected-count]').textContent == '{size}'"
-    )
+    wait_for(page, f"() => document.querySelector('[data-selected-count]').textContent == '{size}'")
     assert len(checked(page)) == len(ids(page)) < size  # the rest are not loaded, yet selected
     page.keyboard.press("Escape")
     assert selected(page) == 0
@@ -145,9 +143,7 @@ def test_viewer_arrows_and_similar_images(class_page: Any) -> None:
     assert viewer.is_visible()
     page.wait_for_selector("[data-viewer-class]")
     assert "% confident" in page.inner_text("[data-viewer-class]")
-    page.wait_for_function(
-        "() => document.querySelectorAll('[data-viewer-similar] .thumb').length > 0"
-    )
+    wait_for(page, "() => document.querySelectorAll('[data-viewer-similar] .thumb').length > 0")
     big = page.locator("[data-viewer-img]").bounding_box()
     assert big["width"] >= 300  # a 28 px digit, shown large
     assert viewer.get_attribute("data-image") == shown[1][4:]
@@ -157,9 +153,7 @@ def test_viewer_arrows_and_similar_images(class_page: Any) -> None:
     page.keyboard.press("ArrowLeft")
     assert viewer.get_attribute("data-image") == shown[0][4:]
     page.locator("[data-viewer-similar] .thumb").first.click()
-    page.wait_for_function(
-        f"() => document.getElementById('viewer').dataset.image != '{shown[0][4:]}'"
-    )
+    wait_for(page, f"() => document.getElementById('viewer').dataset.image != '{shown[0][4:]}'")
     page.keyboard.press("Escape")
     assert not viewer.is_visible()
 
@@ -194,7 +188,7 @@ def test_sort_and_filters(class_page: Any, big_run: BigRun) -> None:
     for _ in range(2):  # later pages keep the order: the lazy loader carries it
         before = len(ids(page))
         page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
-        page.wait_for_function(f"document.querySelectorAll('.thumb').length > {before}")
+        wait_for(page, f"document.querySelectorAll('.thumb').length > {before}")
     shown = [int(i[4:]) for i in ids(page)]
     assert shown == sorted(shown, reverse=True) and len(set(shown)) == len(shown)
 

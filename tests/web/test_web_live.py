@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import SIZES, BigRun, api, logged_in
+from browser_kit import SIZES, BigRun, api, logged_in, wait_for
 from web_samples import write_digits
 
 pytestmark = pytest.mark.browser
@@ -82,7 +82,7 @@ def test_two_tabs_stale_write_is_refused(chrome: Any, big_run: BigRun, three_cla
     b.locator(f"#class-{other} input[name=classes]").check()
     b.select_option("select[name=into]", str(big))
     b.click("button:text-is('Merge')")
-    b.wait_for_function("document.querySelectorAll('.class-card').length === 2")
+    wait_for(b, "document.querySelectorAll('.class-card').length === 2")
     merged = sizes(server, run)
     assert merged[other] == 0 and merged[big] == before[big] + before[other]
 
@@ -94,9 +94,7 @@ def test_two_tabs_stale_write_is_refused(chrome: Any, big_run: BigRun, three_cla
     a.page.wait_for_selector(".flash.error:has-text('changed in another window — reloaded')")
     assert sizes(server, run) == merged  # the merged-away class did not come back
     assert cluster_of(server, run, image) == big
-    a.page.wait_for_function(
-        f"() => !document.querySelector('select[name=to] option[value=\"{other}\"]')"
-    )
+    wait_for(a.page, f"() => !document.querySelector('select[name=to] option[value=\"{other}\"]')")
     assert f"{merged[big]:,} images" in a.page.inner_text("#class-head")
 
     # After the reload A's writes go through again, one after another (each answer carries
@@ -111,8 +109,9 @@ def test_two_tabs_stale_write_is_refused(chrome: Any, big_run: BigRun, three_cla
         assert cluster_of(server, run, image) == third
     # The class head counts A's own moves without a reload.
     now = sizes(server, run)[big]
-    a.page.wait_for_function(
-        f"() => document.querySelector('[data-class-size]').textContent.startsWith('{now:,} ')"
+    wait_for(
+        a.page,
+        f"() => document.querySelector('[data-class-size]').textContent.startsWith('{now:,} ')",
     )
     assert a.errors == []  # a refused write is a 409 shown in the page, not a console error
     a.page.context.close()
@@ -136,7 +135,7 @@ def test_other_tab_change_shows_without_reload(
         ).is_success
     a.page.wait_for_selector(f"#img-{image}", state="detached", timeout=20_000)
     shows = "() => document.querySelector('[data-class-size]').textContent.startsWith('{} ')"
-    a.page.wait_for_function(shows.format(f"{now[big] - 1:,}"))
+    wait_for(a.page, shows.format(f"{now[big] - 1:,}"))
     assert a.page.evaluate("window.loadedOnce") is True
     assert a.errors == []
     a.page.context.close()

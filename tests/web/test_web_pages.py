@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import SIZES, BigRun, api, logged_in, wait_for_images
+from browser_kit import SIZES, BigRun, api, logged_in, wait_for, wait_for_images
 from web_samples import TOKEN, write_digits
 
 pytestmark = pytest.mark.browser
@@ -95,7 +95,7 @@ def test_review_queue_loads_more(chrome: Any, big_run: BigRun) -> None:
     assert page.locator(".review-card").count() == 48
     for _ in range(3):
         page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
-        page.wait_for_function("document.querySelectorAll('.review-card').length >= 96")
+        wait_for(page, "document.querySelectorAll('.review-card').length >= 96")
     ids = page.eval_on_selector_all(".review-card", "els => els.map(e => e.id)")
     assert len(ids) >= 96 and len(set(ids)) == len(ids)
     assert watched.errors == []
