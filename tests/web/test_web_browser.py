@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import api, require_chromium, serve, wait_for
+from browser_kit import api, require_chromium, serve, wait_for, wait_for_images
 from web_samples import TOKEN, write_digits
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -65,7 +65,7 @@ def test_review_session(server: str, page: Any, tmp_path: Path) -> None:
     page.wait_for_selector(".class-card")
     run_id = int(page.url.split("/runs/")[1].split("/")[0])
     assert page.locator(".class-card").count() == 8
-    _wait_for_images(page)
+    wait_for_images(page)
     page.screenshot(path=str(ARTIFACTS / "gallery.png"), full_page=True)
 
     # Rename the largest class.
@@ -85,7 +85,7 @@ def test_review_session(server: str, page: Any, tmp_path: Path) -> None:
     page.click("button:text-is('Move')")
     page.wait_for_selector(".flash.ok")
     assert page.locator(f"#img-{moved_id}").count() == 0
-    _wait_for_images(page)
+    wait_for_images(page)
     page.screenshot(path=str(ARTIFACTS / "class.png"))
 
     # Merge the two smallest classes.
@@ -131,18 +131,6 @@ def test_review_session(server: str, page: Any, tmp_path: Path) -> None:
     assert folders == set(shown)
     counts = {f: sum(n.startswith(f + "/") for n in names) for f in folders}
     assert counts == shown
-
-
-def _wait_for_images(page: Any) -> None:
-    """Until every image in view has loaded (screenshots of half-loaded grids mislead)."""
-    wait_for(
-        page,
-        """() => Array.from(document.images).every(img => {
-            const r = img.getBoundingClientRect();
-            return img.complete || r.top > window.innerHeight;
-        })""",
-        timeout=30_000,
-    )
 
 
 def _collection_id(server: str) -> int:
