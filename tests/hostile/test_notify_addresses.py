@@ -14,7 +14,7 @@ from loopback_receivers import SmtpServer, start_smtp
 from pytest_httpserver import HTTPServer
 
 from pixclass.config import Settings
-from pixclass.notify import Notifier, RunFinished, Secrets, TestMessage, parse_target
+from pixclass.notify import Notifier, RunFinished, Secrets, parse_target
 from pixclass.notify.addresses import refusal
 from pixclass.store.db import create_store_engine
 from pixclass.store.migrate import upgrade
