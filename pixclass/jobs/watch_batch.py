@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from pixclass.jobs import messages
 from pixclass.jobs.api import submit_job
 from pixclass.services.classify import LOW_CONFIDENCE, classify_images
-from pixclass.services.ingest import IngestReport, ingest_entries
+from pixclass.services.ingest import IngestReport, ingest
 from pixclass.services.targets import review_needed, review_percent, send_event
 from pixclass.store import get_collection
 from pixclass.store.inbox import InboxEntry, mark_classified, record_inbox_files
@@ -55,13 +55,8 @@ def handle_batch(watcher: InboxWatcher, files: list[InboxFile], waiting: list[in
 
 
 def _ingest(watcher: InboxWatcher, files: list[InboxFile]) -> IngestReport:
-    return ingest_entries(
-        watcher.store,
-        watcher.collection,
-        [(f.name, f.path) for f in files],
-        source=str(watcher.folder),
-        settings=watcher.settings,
-    )
+    entries = [(f.name, f.path) for f in files]
+    return ingest(watcher.store, entries, watcher.collection, settings=watcher.settings)
 
 
 def _entry(

@@ -18,7 +18,7 @@ from pixclass.config import Settings
 from pixclass.errors import InputError, NotFoundError
 from pixclass.io.decode import ImageReadError, bomb_guard
 from pixclass.progress import ProgressCallback, report
-from pixclass.services.ingest import Entry, ingest_entries
+from pixclass.services.ingest import Entry, ingest
 from pixclass.services.models import loaded_run
 from pixclass.store.assignments import (
     CHUNK,
@@ -226,11 +226,11 @@ def classify_files(
 ) -> list[Classified]:
     """Add files to a collection and give each the class the run's model predicts.
 
-    ``files`` are (name, bytes or path) as ``ingest_entries`` takes them. Images the run
+    ``files`` are (name, bytes or path) as ``ingest`` takes them. Images the run
     classified already (or a person did) keep that class and report it.
     """
     loaded = loaded_run(store, run_id)
-    added = ingest_entries(store, collection, files, source="classify", settings=settings)
+    added = ingest(store, files, collection, settings=settings)
     usable = sorted(set(added.image_ids.values()))
     reasons: dict[int, str] = {}
     if usable:
