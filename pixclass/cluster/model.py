@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from pixclass.cluster.estimator import ImageClusterer
 from pixclass.errors import ModelError
 from pixclass.features import FeatureExtractor, as_mode, as_size, get_extractor
 from pixclass.io.decode import DecodeMode, decode_bytes
+from pixclass.io.files import atomic_file
 
 FORMAT = "pixclass-model"
 FORMAT_VERSION = 1
@@ -189,16 +189,8 @@ class Model:
         """Write the model to ``path`` atomically (a crash never leaves half a file)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(self.to_bytes())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path) as handle:
+            handle.write(self.to_bytes())
         return path
 
 
