@@ -102,8 +102,9 @@ def _read_table(path: Path, suffix: str) -> tuple[list[str], np.ndarray]:
 
 
 def _vector_matrix(path: Path, rest: Any) -> np.ndarray:
-    if rest.shape[1] == 1 and rest.iloc[:, 0].dtype == object:  # one list column
-        column = rest.iloc[:, 0]
+    column = rest.iloc[:, 0]
+    if rest.shape[1] == 1 and column.dtype == object and not isinstance(column.iloc[0], str):
+        # one list column, as Parquet writes an array per row
         lengths = {len(v) if hasattr(v, "__len__") else -1 for v in column}
         if len(lengths) != 1 or -1 in lengths:
             raise InputError(f"the vectors in {path} are not all lists of one length")
