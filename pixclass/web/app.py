@@ -115,6 +115,7 @@ def _include_routers(app: FastAPI) -> None:
         collections,
         export,
         images,
+        learning,
         login,
         map,
         notifications,
@@ -136,6 +137,7 @@ def _include_routers(app: FastAPI) -> None:
         classify,
         export,
         notifications,
+        learning,
     ):
         _name_operations(module.api)
         app.include_router(module.pages, dependencies=protected)
