@@ -328,6 +328,13 @@ class NotificationSend(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     sent_at: Mapped[datetime] = mapped_column(Timestamp())
     duration: Mapped[float] = mapped_column(Float, default=0.0)
+    # "sent", "retrying" (another try at next_attempt_at, until give_up_at) or "failed" (for
+    # good). target_key is Target.key (a fingerprint of the URL); payload the message sent.
+    status: Mapped[str] = mapped_column(String(16), default="sent", index=True)
+    target_key: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    give_up_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
 
 class InboxFile(Base):

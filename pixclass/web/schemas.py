@@ -260,6 +260,10 @@ class SendOut(BaseModel):
     attempts: int
     sent_at: datetime | str
     duration: float
+    # Recorded sends only: their number, "sent" / "retrying" / "failed", the next try.
+    id: int | None = None
+    status: str | None = None
+    next_attempt_at: datetime | None = None
 
 
 class CorrectionOut(BaseModel):
