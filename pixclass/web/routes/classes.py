@@ -36,7 +36,7 @@ PAGE = 120
 def gallery_page(
     request: Request, run_id: int, empty: bool = False, db: Store = Depends(store)
 ) -> Response:
-    cards = class_cards(db, run_id)
+    cards = class_cards(db, run_id, confidence=True)
     shown = [c for c in cards if c.size > 0 or empty]
     return render(
         request,
