@@ -43,9 +43,9 @@ def handle_batch(watcher: InboxWatcher, files: list[InboxFile], waiting: list[in
     for image_id in done_waiting:
         _count(classes[image_id], report, counts)
     report.counts = dict(counts)
-    record_inbox_files(watcher.store, watcher.collection, entries)
+    record_inbox_files(watcher.store, watcher.collection_id, entries)
     if done_waiting:
-        mark_classified(watcher.store, watcher.collection, done_waiting)
+        mark_classified(watcher.store, watcher.collection_id, done_waiting)
     if model is None and report.waiting:
         _maybe_cluster(watcher)
     _log(watcher, report)

@@ -30,7 +30,7 @@ from pixclass.store.assignments import (
     held_assignments,
 )
 from pixclass.store.browse import classes_of, collection_by_id, latest_done_run_id
-from pixclass.store.collections import CollectionInfo
+from pixclass.store.collections import CollectionInfo, find_collection_id
 from pixclass.store.db import Store
 from pixclass.store.images import iter_image_bytes
 from pixclass.store.results import UNKNOWN, load_model_bytes
@@ -95,7 +95,7 @@ def load_current_model(store: Store, collection: str) -> CurrentModel:
     """The model of the collection's newest finished run; ``NoModelError`` when there is none."""
     from pixclass.cluster import Model  # heavy (umap, numba): only when classifying
 
-    run_id = current_model_run(store, collection)
+    run_id = current_model_run(store, find_collection_id(store, collection))
     if run_id is None:
         raise NoModelError(
             f"collection {collection!r} has no finished run to classify with yet; cluster it "
