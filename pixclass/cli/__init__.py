@@ -27,6 +27,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("pixclass.cli.store", "export"),
     ("pixclass.cli.store", "db"),
     ("pixclass.cli.runs", "runs"),
+    ("pixclass.cli.runs", "classes"),
     ("pixclass.cli.runs", "clusters"),
     ("pixclass.cli.runs", "assign"),
     ("pixclass.cli.runs", "similar"),

@@ -165,7 +165,7 @@ def find_cluster(session: Session, run_id: int, cluster: str | int) -> Cluster:
         if text in (str(c.index), display_name(c.index, None)) or (c.name and c.name == text):
             return c
     known = ", ".join(display_name(c.index, c.name) for c in sorted(clusters, key=_by_index))
-    raise NotFoundError(f"run {run_id} has no cluster {text!r} (clusters: {known or 'none'})")
+    raise NotFoundError(f"run {run_id} has no class {text!r} (classes: {known or 'none'})")
 
 
 def cluster_index(store: Store, run_id: int, cluster: str | int) -> int:
