@@ -1,4 +1,4 @@
-"""Does "unknown" mean unknown? Out-of-domain images a model should refuse, in-domain ones it should not.
+"""Does "unknown" mean unknown? Images a model should refuse, and images it should not.
 
 Two models, each fitted with ``discover`` defaults (``--refine`` off unless asked: the unknown
 rule is the clusterer's either way):
