@@ -32,7 +32,12 @@ from pixclass.cluster.model import Model
 from pixclass.cluster.sample import SAMPLE_ABOVE, SAMPLE_SIZE, SampleFit, fit_on_sample
 from pixclass.errors import InputError
 from pixclass.features import get_extractor
-from pixclass.features.cache import extract_features, image_keys, is_cacheable
+from pixclass.features.cache import (
+    extract_features,
+    image_keys,
+    is_cacheable,
+    transform_reporting,
+)
 from pixclass.features.choose import AUTO, choose_features
 from pixclass.io.imageset import ImageSet
 from pixclass.jsonable import jsonable
@@ -334,12 +339,17 @@ def _extract(
     cache_dir: str | os.PathLike[str] | None,
     tell: ProgressCallback,
 ) -> np.ndarray:
-    tell("features", 0, 1)
+    # The extractor's own stage ("embed") is this run's "features" stage, so a job's progress
+    # moves through it rather than sitting at its start.
+    def features(_: str, done: int, total: int) -> None:
+        tell("features", done, total)
+
+    features("features", 0, 1)
     if cache_dir is not None and is_cacheable(extractor):
-        X = extract_features(extractor, array, image_keys(array), cache_dir, progress=tell)
+        X = extract_features(extractor, array, image_keys(array), cache_dir, progress=features)
     else:
-        X = extractor.transform(array)
-    tell("features", 1, 1)
+        X = transform_reporting(extractor, array, features, stage="features")
+    features("features", 1, 1)
     return X
 
 

@@ -36,6 +36,8 @@ MAX_SHARDS = 16
 # (``pixclass.cluster.sample``) leaves big shards, and merging those would hold every row of a
 # million-image cache in memory at once. At most MAX_SHARDS x MERGE_ROWS rows are merged.
 MERGE_ROWS = 100_000
+# Rows per transform call when an extractor cannot report progress itself.
+PROGRESS_CHUNK = 2048
 
 
 def is_cacheable(extractor: FeatureExtractor) -> bool:
@@ -112,10 +114,44 @@ def extract_features(
 def _transform(
     extractor: FeatureExtractor, images: np.ndarray, progress: ProgressCallback | None
 ) -> np.ndarray:
-    if progress is not None and "progress" in inspect.signature(extractor.transform).parameters:
-        result: np.ndarray = extractor.transform(images, progress=progress)  # type: ignore[call-arg]
+    if progress is None:
+        return extractor.transform(images)
+    return transform_reporting(extractor, images, progress)
+
+
+def transform_reporting(
+    extractor: FeatureExtractor,
+    images: np.ndarray,
+    progress: ProgressCallback,
+    *,
+    stage: str = "embed",
+    chunk: int = PROGRESS_CHUNK,
+) -> np.ndarray:
+    """``extractor.transform(images)`` calling ``progress(stage, done, len(images))`` as it goes.
+
+    An extractor that reports on its own (a ``progress`` keyword, as the networks have) is
+    passed the callback; any other is run on chunks of ``chunk`` rows, which gives the same
+    rows because an extractor maps each image on its own.
+    """
+    n = len(images)
+
+    def tell(_: str, done: int, total: int) -> None:
+        progress(stage, done, total)
+
+    if "progress" in inspect.signature(extractor.transform).parameters:
+        result: np.ndarray = extractor.transform(images, progress=tell)  # type: ignore[call-arg]
         return result
-    return extractor.transform(images)
+    if n <= chunk:
+        tell(stage, 0, n)
+        rows = extractor.transform(images)
+        tell(stage, n, n)
+        return rows
+    parts = []
+    for start in range(0, n, chunk):
+        tell(stage, start, n)
+        parts.append(extractor.transform(images[start : start + chunk]))
+    tell(stage, n, n)
+    return np.concatenate(parts)
 
 
 class FeatureCache:

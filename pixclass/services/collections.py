@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pixclass.store.browse import (
     collection_by_id,
+    collection_covers,
     images_page,
 )
 from pixclass.store.collections import (
@@ -38,6 +39,7 @@ __all__ = [
     "ImageRecord",
     "Store",
     "collection_by_id",
+    "collection_covers",
     "create_collection",
     "delete_collection",
     "get_collection",
