@@ -31,6 +31,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("pixclass.cli.runs", "assign"),
     ("pixclass.cli.runs", "similar"),
     ("pixclass.cli.runs", "recut"),
+    ("pixclass.cli.learning", "undo"),
+    ("pixclass.cli.learning", "corrections"),
     ("pixclass.cli.jobs", "jobs"),
     ("pixclass.cli.jobs", "worker"),
     ("pixclass.cli.serve", "serve"),

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from pixclass.cli.common import err_console
+from pixclass.cli.common import err_console, who
 from pixclass.cli.store import opened_store
 from pixclass.services.corrections import (
     assign_image,
@@ -96,7 +96,7 @@ def clusters() -> None:
 def clusters_rename(ctx: click.Context, run_id: int, cluster: str, name: str) -> None:
     """Name CLUSTER (its number, or current name) of run RUN_ID; "" goes back to cluster-N."""
     with opened_store(ctx) as store:
-        info = rename_cluster(store, run_id, cluster, name)
+        info = rename_cluster(store, run_id, cluster, name, who=who())
     click.echo(f"run {run_id}: cluster {info.index} is now {info.display_name}")
 
 
@@ -109,7 +109,7 @@ def assign(ctx: click.Context, image_id: int, cluster: str, run_id: int | None) 
     """Correct a result: put image IMAGE_ID in CLUSTER (number or name). A person's choice wins
     over later runs when classes are shown or exported."""
     with opened_store(ctx) as store:
-        used_run, info = assign_image(store, image_id, cluster, run_id=run_id)
+        used_run, info = assign_image(store, image_id, cluster, run_id=run_id, who=who())
     click.echo(f"image {image_id} is in {info.display_name} (run {used_run}), set by a person")
 
 
@@ -123,7 +123,7 @@ def clusters_move(
 ) -> None:
     """Put IMAGE_IDS in CLUSTER (number or name) of run RUN_ID, as a person's decision."""
     with opened_store(ctx) as store:
-        info, moved = move_images(store, run_id, list(image_ids), cluster)
+        info, moved = move_images(store, run_id, list(image_ids), cluster, who=who())
     click.echo(f"run {run_id}: {moved} image(s) moved to {info.display_name} ({info.size} now)")
 
 
@@ -134,7 +134,7 @@ def clusters_move(
 def clusters_confirm(ctx: click.Context, run_id: int, image_ids: tuple[int, ...]) -> None:
     """Confirm the class run RUN_ID gave IMAGE_IDS (images with no class are left alone)."""
     with opened_store(ctx) as store:
-        confirmed = confirm_images(store, run_id, list(image_ids))
+        confirmed = confirm_images(store, run_id, list(image_ids), who=who())
     click.echo(f"run {run_id}: {confirmed} image(s) confirmed")
 
 
@@ -148,7 +148,7 @@ def clusters_merge(
 ) -> None:
     """Move every image of the CLUSTERs of run RUN_ID into the class --into."""
     with opened_store(ctx) as store:
-        info = merge_clusters(store, run_id, list(clusters_from), into)
+        info = merge_clusters(store, run_id, list(clusters_from), into, who=who())
     click.echo(f"run {run_id}: merged into {info.display_name} ({info.size} images)")
 
 
@@ -161,7 +161,7 @@ def clusters_merge(
 def clusters_split(ctx: click.Context, run_id: int, cluster: str, k: int, seed: int) -> None:
     """Split CLUSTER of run RUN_ID into parts by k-means in the run's feature space."""
     with opened_store(ctx) as store:
-        parts = split_class(store, run_id, cluster, k, seed)
+        parts = split_class(store, run_id, cluster, k, seed, who=who())
     for info in parts:
         click.echo(f"{info.index}\t{info.display_name}\t{info.size} images")
 

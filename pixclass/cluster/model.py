@@ -138,6 +138,13 @@ class Model:
         confidence = np.where(unlike, 0.0, proba.max(axis=1)).astype(np.float32)
         return labels, confidence
 
+    def predict_vectors(
+        self, X: np.ndarray, *, unknown: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Class (-1 = unknown) and confidence for feature rows of shape (n, d): how a model
+        fitted on precomputed vectors (``features == "embeddings"``) classifies new ones."""
+        return self.clusterer.predict_with_confidence(np.asarray(X), unknown=unknown)
+
     def _payload(self) -> dict[str, Any]:
         return {
             "format": FORMAT,

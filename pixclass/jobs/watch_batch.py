@@ -6,12 +6,10 @@ import logging
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from pixclass.io.sources import ImageEntry
 from pixclass.jobs import messages
 from pixclass.jobs.api import submit_job
 from pixclass.services.classify import LOW_CONFIDENCE, classify_images
-from pixclass.services.ingest import IngestReport, ingest
-from pixclass.services.sources import IngestItem, IngestSource
+from pixclass.services.ingest import IngestReport, ingest_entries
 from pixclass.services.targets import review_needed, review_percent, send_event
 from pixclass.store import get_collection
 from pixclass.store.inbox import InboxEntry, mark_classified, record_inbox_files
@@ -57,9 +55,13 @@ def handle_batch(watcher: InboxWatcher, files: list[InboxFile], waiting: list[in
 
 
 def _ingest(watcher: InboxWatcher, files: list[InboxFile]) -> IngestReport:
-    items = [IngestItem(f.name, ImageEntry(f.name, f.path).read_bytes) for f in files]
-    source = IngestSource(items, [], str(watcher.folder))
-    return ingest(watcher.store, source, watcher.collection, settings=watcher.settings)
+    return ingest_entries(
+        watcher.store,
+        watcher.collection,
+        [(f.name, f.path) for f in files],
+        source=str(watcher.folder),
+        settings=watcher.settings,
+    )
 
 
 def _entry(

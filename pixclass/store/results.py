@@ -18,7 +18,8 @@ import numpy as np
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from pixclass.errors import InputError, NotFoundError
+from pixclass.errors import ConflictError, InputError, NotFoundError
+from pixclass.store.correction_log import record, snapshot
 from pixclass.store.db import Store
 from pixclass.store.runs import latest_done_run, run_row
 from pixclass.store.schema import Assignment, Cluster, Image, Run, RunModel, utcnow
@@ -177,21 +178,47 @@ def _by_index(cluster: Cluster) -> int:
     return cluster.index
 
 
-def rename_cluster(store: Store, run_id: int, cluster: str | int, name: str) -> ClusterInfo:
-    """Give a cluster a name (an empty name goes back to ``cluster-N``)."""
+def rename_cluster(
+    store: Store, run_id: int, cluster: str | int, name: str, *, who: str = ""
+) -> ClusterInfo:
+    """Give a cluster a name (an empty name goes back to ``cluster-N``).
+
+    Names are unique within a run (an export makes one folder per name): a name another class
+    has, or shows as (``cluster-4``), is refused with a ``ConflictError`` naming that class.
+    """
     cleaned = name.strip()
     if len(cleaned) > 200:
         raise InputError("a cluster name can have at most 200 characters")
     with store.write() as session:
         run_row(session, run_id)
         found = find_cluster(session, run_id, cluster)
+        if cleaned:
+            _check_name_free(session, run_id, found.index, cleaned)
+        before = snapshot(session, run_id, [], {found.index})
+        old = display_name(found.index, found.name)
         found.name = cleaned or None
         session.flush()
+        after = snapshot(session, run_id, [], {found.index})
+        new = display_name(found.index, found.name)
+        summary = f"renamed {old} to {new}"
+        record(session, run_id, who=who, kind="rename", summary=summary, before=before, after=after)
         return cluster_info(found)
 
 
+def _check_name_free(session: Session, run_id: int, index: int, name: str) -> None:
+    for other in session.scalars(
+        select(Cluster).where(Cluster.run_id == run_id, Cluster.index != index)
+    ):
+        if name in (other.name, display_name(other.index, None)):
+            raise ConflictError(
+                f"class {other.index} ({display_name(other.index, other.name)}) of run "
+                f"{run_id} already has the name {name!r}; choose another name or rename that "
+                "class first"
+            )
+
+
 def assign_image(
-    store: Store, image_id: int, cluster: str | int, *, run_id: int | None = None
+    store: Store, image_id: int, cluster: str | int, *, run_id: int | None = None, who: str = ""
 ) -> tuple[int, ClusterInfo]:
     """A person's correction: put an image in a cluster of a run (default: the newest done run).
 
@@ -213,15 +240,34 @@ def assign_image(
             raise InputError(f"image {image_id} is not in the collection of run {run_id}")
         target = find_cluster(session, run_id, cluster)
         row = session.get(Assignment, (run_id, image_id))
+        was = None if row is None else row.cluster
+        touched = {target.index} | ({was} if was is not None else set())
+        before = snapshot(session, run_id, [image_id], touched)
         if row is None:
             row = Assignment(run_id=run_id, image_id=image_id, x=None, y=None)
             session.add(row)
+        if was != target.index:  # keep the class sizes equal to their assignments
+            _add_to_size(session, run_id, was, -1)
+            _add_to_size(session, run_id, target.index, 1)
         row.cluster = target.index
         row.confidence = 1.0
         row.set_by_person = True
         row.updated_at = utcnow()
         session.flush()
+        session.refresh(target)
+        after = snapshot(session, run_id, [image_id], touched)
+        summary = f"moved image {image_id} to {display_name(target.index, target.name)}"
+        record(session, run_id, who=who, kind="move", summary=summary, before=before, after=after)
         return run_id, cluster_info(target)
+
+
+def _add_to_size(session: Session, run_id: int, index: int | None, n: int) -> None:
+    if index is not None:
+        session.execute(
+            update(Cluster)
+            .where(Cluster.run_id == run_id, Cluster.index == index)
+            .values(size=Cluster.size + n)
+        )
 
 
 @dataclass(frozen=True)

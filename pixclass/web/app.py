@@ -124,6 +124,7 @@ def _include_routers(app: FastAPI) -> None:
         collections,
         export,
         images,
+        learning,
         login,
         map,
         notifications,
@@ -145,6 +146,7 @@ def _include_routers(app: FastAPI) -> None:
         classify,
         export,
         notifications,
+        learning,
     ):
         _name_operations(module.api)
         app.include_router(module.pages, dependencies=protected)

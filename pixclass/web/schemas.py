@@ -260,3 +260,24 @@ class SendOut(BaseModel):
     attempts: int
     sent_at: datetime | str
     duration: float
+    # Recorded sends only: their number, "sent" / "retrying" / "failed", the next try.
+    id: int | None = None
+    status: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+class CorrectionOut(BaseModel):
+    """One logged correction (move, confirm, merge, split, rename)."""
+
+    id: int
+    run_id: int
+    who: str
+    at: datetime
+    kind: str
+    summary: str
+    n_images: int
+    undone: bool
+
+    @classmethod
+    def of(cls, event: Any) -> CorrectionOut:
+        return cls(**event.__dict__)

@@ -9,7 +9,7 @@ from pixclass.services.collections import Store
 from pixclass.services.corrections import confirm_images
 from pixclass.services.pages import nav
 from pixclass.services.runs import class_cards, count_unreviewed, review_queue
-from pixclass.web.deps import render, store
+from pixclass.web.deps import render, store, who
 from pixclass.web.responses import flash
 from pixclass.web.schemas import ConfirmRequest, CountOut, ImageClassOut
 
@@ -38,9 +38,12 @@ def review_page(
 
 @pages.post("/runs/{run_id}/confirm")
 def confirm_page(
-    run_id: int, image_ids: list[int] = Form(default=[]), db: Store = Depends(store)
+    request: Request,
+    run_id: int,
+    image_ids: list[int] = Form(default=[]),
+    db: Store = Depends(store),
 ) -> Response:
-    count = confirm_images(db, run_id, image_ids)
+    count = confirm_images(db, run_id, image_ids, who=who(request))
     return flash(f"Confirmed {count} image(s).", removed=[f"img-{i}" for i in image_ids])
 
 
@@ -54,6 +57,8 @@ def review_api(
 
 
 @api.post("/runs/{run_id}/confirm")
-def confirm_api(run_id: int, body: ConfirmRequest, db: Store = Depends(store)) -> CountOut:
+def confirm_api(
+    request: Request, run_id: int, body: ConfirmRequest, db: Store = Depends(store)
+) -> CountOut:
     """A person confirms the class the run gave these images."""
-    return CountOut(count=confirm_images(db, run_id, body.image_ids))
+    return CountOut(count=confirm_images(db, run_id, body.image_ids, who=who(request)))
