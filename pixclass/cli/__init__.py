@@ -34,6 +34,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("pixclass.cli.runs", "recut"),
     ("pixclass.cli.learning", "undo"),
     ("pixclass.cli.learning", "corrections"),
+    ("pixclass.cli.learning", "learn"),
     ("pixclass.cli.jobs", "jobs"),
     ("pixclass.cli.jobs", "worker"),
     ("pixclass.cli.serve", "serve"),

@@ -36,8 +36,10 @@ MAX_SHARDS = 16
 # (``pixclass.cluster.sample``) leaves big shards, and merging those would hold every row of a
 # million-image cache in memory at once. At most MAX_SHARDS x MERGE_ROWS rows are merged.
 MERGE_ROWS = 100_000
-# Rows per transform call when an extractor cannot report progress itself.
-PROGRESS_CHUNK = 2048
+# An extractor that cannot report progress itself runs in about this many chunks (of at least
+# MIN_CHUNK rows, so small sets are not cut up for nothing).
+PROGRESS_STEPS = 20
+MIN_CHUNK = 64
 
 
 def is_cacheable(extractor: FeatureExtractor) -> bool:
@@ -125,15 +127,18 @@ def transform_reporting(
     progress: ProgressCallback,
     *,
     stage: str = "embed",
-    chunk: int = PROGRESS_CHUNK,
+    chunk: int | None = None,
 ) -> np.ndarray:
     """``extractor.transform(images)`` calling ``progress(stage, done, len(images))`` as it goes.
 
     An extractor that reports on its own (a ``progress`` keyword, as the networks have) is
-    passed the callback; any other is run on chunks of ``chunk`` rows, which gives the same
-    rows because an extractor maps each image on its own.
+    passed the callback; any other is run on chunks of ``chunk`` rows (default: about
+    ``PROGRESS_STEPS`` chunks), which gives the same rows because an extractor maps each image
+    on its own.
     """
     n = len(images)
+    if chunk is None:
+        chunk = max(MIN_CHUNK, -(-n // PROGRESS_STEPS))
 
     def tell(_: str, done: int, total: int) -> None:
         progress(stage, done, total)

@@ -91,10 +91,10 @@ def test_map_count_and_legend_follow_other_windows(
         assert classified.status_code == 200, classified.text
         after = client.get(f"/api/runs/{run_id}").json()["n_images"]
     assert after == before + 3
-    wait_for(
+    wait_for(  # no reload: the page polls its version and fetches the points again
         page,
         "([text]) => document.getElementById('map-status').textContent === text",
-        arg=[f"{after:,} images"],
+        arg=[f"{before:,} images · 3 classified later, not on the map"],
     )
     legend = page.eval_on_selector_all(
         "#legend .n", "els => els.map(e => Number(e.textContent.replace(/,/g, '')))"
@@ -203,7 +203,7 @@ def test_docs_authorize_and_try_it_out(chrome: Any, big_run: BigRun) -> None:
             block.locator("button.try-out__btn").click()
         block.locator("textarea.body-param__text").fill(f'{{"name": "{name}"}}')
         block.locator("button.execute").click()
-        status = block.locator(".live-responses-table .response-col_status").first
+        status = block.locator(".live-responses-table tbody .response-col_status").first
         status.wait_for()
         return status.inner_text().strip()
 

@@ -56,7 +56,10 @@
     grid = null;
     if (keepView) { draw(); updateSelectionUi(); } else { resize(); }
     renderLegend(meta.classes);
-    status.textContent = n.toLocaleString() + " images";
+    // Images classified after the run have a class but no place on the map: say so.
+    const later = Math.max(0, meta.n - n);
+    status.textContent = n.toLocaleString() + " images" +
+      (later ? " · " + later.toLocaleString() + " classified later, not on the map" : "");
   }
 
   function computeBounds() {
