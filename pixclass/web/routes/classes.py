@@ -3,14 +3,17 @@ and a person's corrections: rename, merge, split, move selected images."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
+from pixclass.services.collections import Store
 from pixclass.services.corrections import merge_clusters, move_images, rename_cluster, split_class
 from pixclass.services.pages import nav
-from pixclass.services.runs import ClusterInfo, class_cards, class_images, get_class
+from pixclass.services.runs import ClassImage, ClusterInfo, class_cards, class_images, get_class
 from pixclass.web.auth import safe_next
 from pixclass.web.deps import ContextDep, StoreDep, render, who
 from pixclass.web.responses import flash, go_to
@@ -46,15 +49,39 @@ def gallery_page(request: Request, db: StoreDep, run_id: int, empty: bool = Fals
     )
 
 
+@dataclass(frozen=True)
+class ClassView:
+    """How a class page is sorted and filtered (query parameters), kept by each lazy page."""
+
+    sort: str = "confident"
+    unconfirmed: bool = False
+    q: str = ""
+
+    def images(self, db: Store, run_id: int, index: int, offset: int = 0) -> list[ClassImage]:
+        """One page of the class's images in this view."""
+        return class_images(
+            db,
+            run_id,
+            index,
+            offset=offset,
+            limit=PAGE,
+            sort=self.sort,
+            unconfirmed=self.unconfirmed,
+            search=self.q,
+        )
+
+    def query(self) -> str:
+        """The order and filters, for the URL of the next page."""
+        values = {"sort": self.sort, "unconfirmed": "1" if self.unconfirmed else "", "q": self.q}
+        return urlencode({k: v for k, v in values.items() if v})
+
+
+ClassViewDep = Annotated[ClassView, Depends()]
+
+
 @pages.get("/runs/{run_id}/classes/{index}")
 def class_page(
-    request: Request,
-    db: StoreDep,
-    run_id: int,
-    index: int,
-    sort: str = "confident",
-    unconfirmed: bool = False,
-    q: str = "",
+    request: Request, db: StoreDep, view: ClassViewDep, run_id: int, index: int
 ) -> Response:
     return render(
         request,
@@ -62,53 +89,29 @@ def class_page(
         nav=nav(db, run_id=run_id),
         card=get_class(db, run_id, index),
         classes=[c for c in class_cards(db, run_id, samples=0)],
-        images=class_images(
-            db, run_id, index, limit=PAGE, sort=sort, unconfirmed=unconfirmed, search=q
-        ),
+        images=view.images(db, run_id, index),
         offset=PAGE,
         page=PAGE,
-        shown={"sort": sort, "unconfirmed": unconfirmed, "q": q},
-        filters=_filters(sort, unconfirmed, q),
+        shown={"sort": view.sort, "unconfirmed": view.unconfirmed, "q": view.q},
+        filters=view.query(),
         tab="classes",
     )
 
 
 @pages.get("/runs/{run_id}/classes/{index}/images")
 def class_images_fragment(
-    request: Request,
-    db: StoreDep,
-    run_id: int,
-    index: int,
-    offset: int = 0,
-    sort: str = "confident",
-    unconfirmed: bool = False,
-    q: str = "",
+    request: Request, db: StoreDep, view: ClassViewDep, run_id: int, index: int, offset: int = 0
 ) -> Response:
     return render(
         request,
         "_thumbs.html",
         run_id=run_id,
         card=get_class(db, run_id, index),
-        images=class_images(
-            db,
-            run_id,
-            index,
-            offset=offset,
-            limit=PAGE,
-            sort=sort,
-            unconfirmed=unconfirmed,
-            search=q,
-        ),
+        images=view.images(db, run_id, index, offset),
         offset=offset + PAGE,
         page=PAGE,
-        filters=_filters(sort, unconfirmed, q),
+        filters=view.query(),
     )
-
-
-def _filters(sort: str, unconfirmed: bool, q: str) -> str:
-    """The order and filters of a class page, for the URL of its next page."""
-    values = {"sort": sort, "unconfirmed": "1" if unconfirmed else "", "q": q}
-    return urlencode({k: v for k, v in values.items() if v})
 
 
 @pages.post("/runs/{run_id}/classes/{index}/rename")
