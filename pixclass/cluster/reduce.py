@@ -52,6 +52,14 @@ class Reduction:
             return X.astype(np.float32)
         return self.pca.transform(X).astype(np.float32)
 
+    def residual(self, X: np.ndarray) -> np.ndarray:
+        """Length of the part of each scaled row that PCA does not keep (0 without PCA)."""
+        Xs = _scale(X, self.scale, self.scaler)
+        if self.pca is None:
+            return np.zeros(len(Xs), np.float32)
+        kept = self.pca.inverse_transform(self.pca.transform(Xs))
+        return np.linalg.norm(np.asarray(Xs, np.float64) - kept, axis=1).astype(np.float32)
+
 
 def _scale(X: np.ndarray, scale: str, scaler: StandardScaler | None) -> np.ndarray:
     if scale == "l2":

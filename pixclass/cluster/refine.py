@@ -449,6 +449,35 @@ def _self_train(
     return RefineResult(current, current_conf, refiner, rounds, stopped)
 
 
+def train_refiner(
+    images: np.ndarray,
+    labels: np.ndarray,
+    n_classes: int,
+    *,
+    width: int = 32,
+    epochs: int = 6,
+    batch_size: int = 256,
+    random_state: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> CnnRefiner:
+    """The refinement network trained once on given labels (no rounds, no self-training).
+
+    What learning from a person's corrections uses: ``labels`` are the person's classes and
+    the confident rest; a row given several times (a person's label, weighted up) is seen
+    that many times per epoch, each time through another random augmentation. Twice the
+    epochs of a refinement round: these labels are meant to be learnt, mistakes and all.
+    """
+    torch = _require_torch()
+    size = network_size(images.shape)
+    x = _as_tensor(images, size)
+    y = torch.from_numpy(np.asarray(labels, np.int64))
+    seed = int(np.random.default_rng(random_state).integers(2**31 - 1))
+    tell = report(progress)
+    train = {"width": width, "epochs": epochs, "batch_size": batch_size}
+    net = _train(x, y, n_classes, seed=seed, tell=tell, stage="learn: train", **train)
+    return CnnRefiner.from_net(net, int(x.shape[1]), n_classes, width, size)
+
+
 def _relabel(
     net: Any, x: Any, tell: ProgressCallback, stage: str, sure: float | None
 ) -> np.ndarray:

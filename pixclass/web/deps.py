@@ -29,3 +29,9 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
     return context(request).templates.TemplateResponse(
         request, template, values, status_code=status_code
     )
+
+
+def who(request: Request) -> str:
+    """Who makes a correction, for the corrections log: the app's session or an API token."""
+    principal = getattr(request.state, "principal", None)
+    return f"web ({principal.via})" if principal is not None else "web"

@@ -13,7 +13,7 @@ from pixclass.services.corrections import merge_clusters, move_images, rename_cl
 from pixclass.services.pages import nav
 from pixclass.services.runs import ClusterInfo, class_cards, class_images, get_class
 from pixclass.web.auth import safe_next
-from pixclass.web.deps import context, render, store
+from pixclass.web.deps import context, render, store, who
 from pixclass.web.responses import flash, go_to
 from pixclass.web.schemas import (
     ClassOut,
@@ -36,7 +36,7 @@ PAGE = 120
 def gallery_page(
     request: Request, run_id: int, empty: bool = False, db: Store = Depends(store)
 ) -> Response:
-    cards = class_cards(db, run_id)
+    cards = class_cards(db, run_id, confidence=True)
     shown = [c for c in cards if c.size > 0 or empty]
     return render(
         request,
@@ -118,7 +118,7 @@ def _filters(sort: str, unconfirmed: bool, q: str) -> str:
 def rename_page(
     request: Request, run_id: int, index: int, name: str = Form(""), db: Store = Depends(store)
 ) -> Response:
-    rename_cluster(db, run_id, index, name)
+    rename_cluster(db, run_id, index, name, who=who(request))
     back = urlsplit(request.headers.get("HX-Current-URL", "")).path  # the page it was renamed on
     return go_to(request, safe_next(back or f"/runs/{run_id}/classes"))
 
@@ -131,14 +131,14 @@ def merge_page(
     into: int = Form(...),
     db: Store = Depends(store),
 ) -> Response:
-    merge_clusters(db, run_id, classes, into)
+    merge_clusters(db, run_id, classes, into, who=who(request))
     return go_to(request, f"/runs/{run_id}/classes")
 
 
 @pages.post("/runs/{run_id}/classes/{index}/split")
 def split_page(request: Request, run_id: int, index: int, k: int = Form(2)) -> Response:
     ctx = context(request)
-    split_class(ctx.store, run_id, index, k)
+    split_class(ctx.store, run_id, index, k, who=who(request))
     return go_to(request, f"/runs/{run_id}/classes")
 
 
@@ -152,7 +152,7 @@ def move_page(
     db: Store = Depends(store),
 ) -> Response:
     """Move the selected images; on a class page, those that left the class leave the page."""
-    target, moved = move_images(db, run_id, image_ids, to)
+    target, moved = move_images(db, run_id, image_ids, to, who=who(request))
     gone = (
         [f"img-{i}" for i in image_ids] if current is not None and current != target.index else []
     )
@@ -181,29 +181,36 @@ def class_images_api(
 
 @api.patch("/runs/{run_id}/classes/{index}")
 def rename_api(
-    run_id: int, index: int, body: RenameRequest, db: Store = Depends(store)
+    request: Request, run_id: int, index: int, body: RenameRequest, db: Store = Depends(store)
 ) -> ClusterOut:
-    """Name a class (an empty name goes back to ``cluster-N``); exports use the name."""
-    return _cluster(rename_cluster(db, run_id, index, body.name))
+    """Name a class (an empty name goes back to ``cluster-N``); exports use the name. A name
+    another class of the run has is refused (409, naming that class)."""
+    return _cluster(rename_cluster(db, run_id, index, body.name, who=who(request)))
 
 
 @api.post("/runs/{run_id}/merge")
-def merge_api(run_id: int, body: MergeRequest, db: Store = Depends(store)) -> ClusterOut:
-    """Move every image of ``classes`` into ``into`` (a person's decision for each image)."""
-    return _cluster(merge_clusters(db, run_id, body.classes, body.into))
+def merge_api(
+    request: Request, run_id: int, body: MergeRequest, db: Store = Depends(store)
+) -> ClusterOut:
+    """Move every image of ``classes`` into ``into``; each keeps its confidence (a merge is no
+    confirmation of each image)."""
+    return _cluster(merge_clusters(db, run_id, body.classes, body.into, who=who(request)))
 
 
 @api.post("/runs/{run_id}/classes/{index}/split")
 def split_api(request: Request, run_id: int, index: int, body: SplitRequest) -> list[ClusterOut]:
     """Re-cluster a class's images into ``k`` parts (k-means in the run's feature space)."""
     ctx = context(request)
-    return [_cluster(c) for c in split_class(ctx.store, run_id, index, body.k, body.seed)]
+    parts = split_class(ctx.store, run_id, index, body.k, body.seed, who=who(request))
+    return [_cluster(c) for c in parts]
 
 
 @api.post("/runs/{run_id}/move")
-def move_api(run_id: int, body: MoveRequest, db: Store = Depends(store)) -> MovedOut:
+def move_api(
+    request: Request, run_id: int, body: MoveRequest, db: Store = Depends(store)
+) -> MovedOut:
     """Put images in a class (by index or name), as a person's decision."""
-    target, moved = move_images(db, run_id, body.image_ids, body.to)
+    target, moved = move_images(db, run_id, body.image_ids, body.to, who=who(request))
     card = get_class(db, run_id, target.index)
     return MovedOut(moved=moved, to=ClassOut.of(card))
 

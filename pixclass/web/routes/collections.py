@@ -8,11 +8,13 @@ from fastapi.responses import RedirectResponse, Response
 from pixclass.services.collections import (
     Store,
     collection_by_id,
+    collection_covers,
     create_collection,
     delete_collection,
     images_page,
 )
 from pixclass.services.pages import collections_overview
+from pixclass.services.runs import class_counts
 from pixclass.web.deps import render, store
 from pixclass.web.schemas import CollectionCreate, CollectionOut, CountOut, ImageRecordOut
 
@@ -22,7 +24,11 @@ api = APIRouter(tags=["collections"])
 
 @pages.get("/")
 def collections_page(request: Request, db: Store = Depends(store)) -> Response:
-    return render(request, "collections.html", rows=collections_overview(db))
+    rows = collections_overview(db)
+    counts = {info.id: class_counts(db, info.id) for info, _ in rows}
+    return render(
+        request, "collections.html", rows=rows, covers=collection_covers(db), counts=counts
+    )
 
 
 @pages.post("/collections")

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pixclass.services.collections import Store, collection_by_id
 from pixclass.services.export import export_collection
 from pixclass.services.pages import nav
-from pixclass.services.runs import list_runs
+from pixclass.services.runs import class_counts, list_runs
 from pixclass.web.deps import context, render, store
 from pixclass.web.downloads import download
 
@@ -23,7 +23,8 @@ api = APIRouter(tags=["export"])
 def export_page(request: Request, collection_id: int, db: Store = Depends(store)) -> Response:
     where = nav(db, collection_id=collection_id)
     runs = [r for r in list_runs(db, where.collection.name) if r.status == "done"]
-    return render(request, "export.html", nav=where, runs=runs, tab="export")
+    counts = class_counts(db, collection_id)
+    return render(request, "export.html", nav=where, runs=runs, counts=counts, tab="export")
 
 
 @api.get(

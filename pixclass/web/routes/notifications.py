@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from pixclass.notify import EVENT_TYPES, Target, TestMessage
 from pixclass.services.collections import Store, collection_by_id
 from pixclass.services.pages import nav
+from pixclass.services.retries import resend
 from pixclass.services.targets import (
     add_collection_target,
     collection_targets,
@@ -72,6 +73,16 @@ def test_page(request: Request, collection_id: int) -> Response:
     return render(request, "_sends.html", sends=results, fresh=True)
 
 
+@pages.post("/collections/{collection_id}/notifications/sends/{send_id}/resend")
+def resend_page(request: Request, collection_id: int, send_id: int) -> Response:
+    ctx = context(request)
+    name = collection_by_id(ctx.store, collection_id).name
+    resend(ctx.settings, ctx.store, [send_id], collection=name)
+    where = nav(ctx.store, collection_id=collection_id)
+    sends = list_sends(ctx.store, name, SENDS_SHOWN)
+    return render(request, "_sends.html", nav=where, sends=sends, fresh=False)
+
+
 @api.get("/collections/{collection_id}/notifications")
 def targets_api(collection_id: int, db: Store = Depends(store)) -> list[TargetOut]:
     """The collection's own targets, in Apprise's privacy form."""
@@ -113,6 +124,15 @@ def sends_api(
     """The recorded result of every notification sent for the collection, newest first."""
     sends = list_sends(db, collection_by_id(db, collection_id).name, min(max(limit, 1), 500))
     return [SendOut.model_validate(s, from_attributes=True) for s in sends]
+
+
+@api.post("/collections/{collection_id}/notifications/sends/{send_id}/resend")
+def resend_api(request: Request, collection_id: int, send_id: int) -> list[SendOut]:
+    """Send a recorded notification that did not go out again, now; its new result."""
+    ctx = context(request)
+    name = collection_by_id(ctx.store, collection_id).name
+    results = resend(ctx.settings, ctx.store, [send_id], collection=name)
+    return [SendOut(**r.to_dict()) for r in results]
 
 
 def _target(target: Target) -> TargetOut:

@@ -10,7 +10,7 @@ from pixclass.jobs import cancel_job, get_job, list_jobs, submit_job
 from pixclass.services.collections import Store, collection_by_id
 from pixclass.services.pages import nav
 from pixclass.services.recut import recut_run
-from pixclass.services.runs import get_run, list_runs
+from pixclass.services.runs import class_counts, get_run, list_runs
 from pixclass.web.deps import context, render, store
 from pixclass.web.schemas import JobOut, RecutRequest, RunOut, RunRequest
 
@@ -36,6 +36,7 @@ def collection_page(request: Request, collection_id: int, db: Store = Depends(st
         "collection.html",
         nav=where,
         runs=list_runs(db, name),
+        counts=class_counts(db, collection_id),
         jobs=jobs,
         features=_feature_choices(),
         tab="runs",
