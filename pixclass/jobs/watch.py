@@ -36,8 +36,9 @@ from pixclass.errors import ConflictError, InputError, NotFoundError
 from pixclass.io.decode import has_image_extension
 from pixclass.notify import SendResult
 from pixclass.services.classify import CurrentModel, load_current_model
-from pixclass.store import Store, create_collection, get_collection
+from pixclass.store import Store, create_collection
 from pixclass.store.assignments import class_names, current_model_run
+from pixclass.store.collections import find_collection_id
 from pixclass.store.inbox import processed_files, waiting_images
 
 log = logging.getLogger(__name__)
@@ -174,8 +175,8 @@ class InboxWatcher:
         self.settings, self.store, self.collection = settings, store, collection
         self.interval, self.settle, self.max_wait = interval, settle, max_wait
         self.cluster_at, self.notify = cluster_at, notify
-        _ensure_collection(store, collection)
-        self.processed = processed_files(store, collection)
+        self.collection_id = _ensure_collection(store, collection)
+        self.processed = processed_files(store, self.collection_id)
         self._seen: dict[str, _Seen] = {}
         self._model: CurrentModel | None = None
         self._waiting_checked_for: int | None = None
@@ -198,7 +199,7 @@ class InboxWatcher:
         if ready and (not arriving or waited >= self.max_wait):
             report = self._handle(ready[:MAX_BATCH], [])
         elif self._waiting_to_classify():
-            report = self._handle([], waiting_images(self.store, self.collection))
+            report = self._handle([], waiting_images(self.store, self.collection_id))
         return report
 
     def pending(self) -> int:
@@ -271,15 +272,15 @@ class InboxWatcher:
 
     def _waiting_to_classify(self) -> bool:
         """A model appeared since files were left waiting (checked once per run)."""
-        run_id = current_model_run(self.store, self.collection)
+        run_id = current_model_run(self.store, self.collection_id)
         if run_id is None or run_id == self._waiting_checked_for:
             return False
         self._waiting_checked_for = run_id
-        return bool(waiting_images(self.store, self.collection))
+        return bool(waiting_images(self.store, self.collection_id))
 
     def current_model(self) -> CurrentModel | None:
         """The collection's current model, loaded once per run (names refreshed each time)."""
-        run_id = current_model_run(self.store, self.collection)
+        run_id = current_model_run(self.store, self.collection_id)
         if run_id is None:
             return None
         if self._model is None or self._model.run_id != run_id:
@@ -289,9 +290,11 @@ class InboxWatcher:
         return self._model
 
 
-def _ensure_collection(store: Store, collection: str) -> None:
+def _ensure_collection(store: Store, collection: str) -> int:
+    """The collection's id, creating it when missing."""
     try:
-        get_collection(store, collection)
+        return find_collection_id(store, collection)
     except NotFoundError:
         with contextlib.suppress(ConflictError):  # created meanwhile by someone else
-            create_collection(store, collection)
+            return create_collection(store, collection)
+    return find_collection_id(store, collection)

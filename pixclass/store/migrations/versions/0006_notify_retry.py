@@ -3,7 +3,7 @@ waits for another try (when, and until when) or failed for good, which target it
 fingerprint of its URL, never the URL) and what it said.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-03
 
 Types are spelled out here rather than imported from ``pixclass.store.schema``, so that this
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
