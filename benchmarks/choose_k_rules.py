@@ -6,7 +6,7 @@ number (labels only score). A rule is judged on all sets at once, with the issue
 found within 20% of the truth (at least 1) in at least 4 of 5 layouts, on every set.
 
     .venv/bin/python benchmarks/choose_k_rules.py                     # every rule, every saved set
-    .venv/bin/python benchmarks/choose_k_rules.py --rules current chosen --sets digits three
+    .venv/bin/python benchmarks/choose_k_rules.py --rules current split-all --sets digits three
 """
 
 from __future__ import annotations
@@ -29,12 +29,8 @@ Rule = Callable[[np.ndarray, int], int]
 
 
 def current(X: np.ndarray, seed: int) -> int:
-    """The rule on main: HDBSCAN groups, dip splits of groups >= 1.5x median, fragments."""
-    return choose_n_clusters(X, random_state=seed).n_clusters
-
-
-def chosen(X: np.ndarray, seed: int) -> int:
-    """Whatever ``choose_n_clusters`` does in this checkout with its defaults."""
+    """``choose_n_clusters`` with its defaults: HDBSCAN groups, dip splits of groups >= 1.5x
+    the median group, fragments dropped."""
     return choose_n_clusters(X, random_state=seed).n_clusters
 
 
@@ -121,7 +117,6 @@ def _identity(n: int) -> csr_matrix:
 
 RULES: dict[str, Rule] = {
     "current": current,
-    "chosen": chosen,
     "split-all": split_all,
     "small-min": small_min_size,
     "ps-0.8": ps_rule(0.8),
