@@ -66,6 +66,14 @@ class Settings:
         Whether notifications may go to loopback and private-network addresses (10/8, 192.168/16,
         ...). Off by default, so a target URL cannot make the server probe its own network.
         Link-local and cloud-metadata addresses are refused always.
+    notify_retry_seconds : int
+        How long a notification that failed for a passing reason (the service down or slow) is
+        tried again, from its first try, before it is marked failed for good. Retries are kept
+        in the database, so they survive a restart; a worker (``pixclass worker``, or the one
+        ``serve`` starts) makes them.
+    notify_retry_backoff_seconds : int
+        Wait before the first retry; each later wait is as long as the time since the first
+        try (so the waits double), at most 30 minutes.
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -82,6 +90,8 @@ class Settings:
     file_max_mb: int = 64
     archive_max_mb: int = 4096
     notify_allow_private: bool = False
+    notify_retry_seconds: int = 6 * 3600
+    notify_retry_backoff_seconds: int = 30
     config_file: Path | None = None
 
     @property
@@ -99,7 +109,16 @@ class Settings:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
 
 
-_INT_SETTINGS = frozenset({"upload_max_mb", "upload_file_max_mb", "file_max_mb", "archive_max_mb"})
+_INT_SETTINGS = frozenset(
+    {
+        "upload_max_mb",
+        "upload_file_max_mb",
+        "file_max_mb",
+        "archive_max_mb",
+        "notify_retry_seconds",
+        "notify_retry_backoff_seconds",
+    }
+)
 _BOOL_SETTINGS = frozenset({"notify_allow_private"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})

@@ -6,6 +6,8 @@ the subclasses to HTTP statuses in one place (``pixclass.web.errors``).
 
 from __future__ import annotations
 
+import re
+
 
 class PixclassError(Exception):
     """Base class for every error pixclass raises on purpose."""
@@ -45,3 +47,26 @@ class SchemaError(PixclassError):
 
 class ConflictError(PixclassError):
     """The request conflicts with the current state (a name taken, a job already running)."""
+
+
+# An absolute path (POSIX, ``~/``, ``C:\``) not inside a URL or a longer word: its folders are
+# what ``hide_paths`` drops. A path with spaces ends at the first space.
+_ABSOLUTE_PATH = re.compile(
+    r"(?<![\w.:/\\~-])(?:~?/|[A-Za-z]:\\)(?:[^\s'\"<>|:;,()\[\]{}*?/\\]+[/\\])+"
+    r"(?P<name>[^\s'\"<>|:;,()\[\]{}*?/\\]*)"
+)
+
+
+def hide_paths(text: str) -> str:
+    """``text`` with every absolute path cut to its last part: the file name stays, the folders
+    it came from (the server's layout, a user's home) do not. For what is stored or sent where
+    other people read it: run and job errors, notifications."""
+
+    def name_only(match: re.Match[str]) -> str:
+        name = match.group("name")
+        if name:
+            return name
+        folders = [p for p in re.split(r"[/\\]", match.group(0)) if p and p != "~"]
+        return f"{folders[-1]}/" if folders else match.group(0)
+
+    return _ABSOLUTE_PATH.sub(name_only, text)

@@ -64,8 +64,15 @@ def print_scores(scores: dict[str, float]) -> None:
     "--features",
     default="auto",
     show_default=True,
-    help="Feature extractor (pixels, hog, mobilenet_v2, ...), or 'auto': the one that separates "
-    "a sample of the images better, pixels or mobilenet_v2.",
+    help="Feature extractor (pixels, hog, mobilenet_v2, efficientnet_lite0, ...), "
+    "onnx:PATH for your own ONNX image model (input convention: docs/features.md), or 'auto': "
+    "the one that separates a sample of the images better, pixels or mobilenet_v2.",
+)
+@click.option(
+    "--embeddings",
+    type=click.Path(dir_okay=False),
+    help="Precomputed vectors to cluster instead of extracting features: .npy (one row per "
+    "image, in file order) or .csv/.parquet with a file column (docs/features.md).",
 )
 @click.option(
     "--method",
@@ -113,6 +120,7 @@ def cluster(
     collection: str | None,
     k: str,
     features: str,
+    embeddings: str | None,
     method: str,
     seed: int | None,
     refine: bool | None,
@@ -140,6 +148,8 @@ def cluster(
                 "deskew": "auto" if deskew is None else deskew,
             }
         )
+        if embeddings and (collection or engine == "spark"):
+            raise InputError("--embeddings works with a SOURCE on the local engine only")
         if collection:
             _cluster_collection(settings, collection, options, quiet)
             return
@@ -154,7 +164,7 @@ def cluster(
                     source, output, options["n_clusters"], spark_options, model_out, bars
                 )
             return
-        _cluster_source(settings, source, options, output, model_out, quiet)
+        _cluster_source(settings, source, options, output, model_out, quiet, embeddings)
 
 
 def _cluster_source(
@@ -164,17 +174,26 @@ def _cluster_source(
     output: str,
     model_out: str | None,
     quiet: bool,
+    embeddings: str | None = None,
 ) -> None:
     """Cluster the images of a folder, zip or dataset and write the assignments CSV."""
     from pixclass.cluster import discover
     from pixclass.evaluate import evaluate_labels
     from pixclass.io import load_source
+    from pixclass.io.embeddings import read_embeddings
     from pixclass.io.results import write_assignments
 
     start = time.perf_counter()
     with progress_bars(not quiet) as progress:
         images = load_source(source, settings=settings, progress=progress)
-        result = discover(images, **options, cache_dir=settings.cache_dir, progress=progress)
+        vectors = read_embeddings(embeddings, images.names) if embeddings else None
+        result = discover(
+            images,
+            **options,
+            embeddings=vectors,
+            cache_dir=settings.cache_dir,
+            progress=progress,
+        )
     _print_notes(result)
     result.timings["load"] = time.perf_counter() - start - result.timings["total"]
     result.timings["total"] = time.perf_counter() - start

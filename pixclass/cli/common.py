@@ -77,3 +77,13 @@ def progress_bars(enabled: bool = True) -> Iterator[ProgressCallback]:
             bars.update(tasks[stage], completed=done, total=total or None)
 
         yield callback
+
+
+def who() -> str:
+    """Who makes a correction from the command line, for the corrections log."""
+    import getpass
+
+    try:
+        return f"cli ({getpass.getuser()})"
+    except (KeyError, OSError):  # no user name in this environment
+        return "cli"

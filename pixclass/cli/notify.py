@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -124,9 +125,9 @@ def send_log(ctx: click.Context, collection: str | None, limit: int) -> None:
     if not sends:
         out_console.print("No notifications sent yet.")
         return
-    table = Table("Sent", "Event", "About", "Target", "Result", "Tries", "Error")
-    table.columns[3].overflow = "fold"
-    table.columns[6].overflow = "fold"
+    table = Table("#", "Sent", "Event", "About", "Target", "Result", "Tries", "Error")
+    table.columns[4].overflow = "fold"
+    table.columns[7].overflow = "fold"
     for send in sends:
         about = " ".join(
             part
@@ -138,15 +139,46 @@ def send_log(ctx: click.Context, collection: str | None, limit: int) -> None:
             if part
         )
         table.add_row(
+            str(send.id),
             send.sent_at.strftime("%Y-%m-%d %H:%M:%S"),
             send.event_type,
             escape(about),
             escape(send.target),
-            "[green]ok[/]" if send.ok else "[red]failed[/]",
+            _status(send.status, send.next_attempt_at),
             str(send.attempts),
             escape(send.error or ""),
         )
     out_console.print(table)
+
+
+def _status(status: str, next_try: datetime | None) -> str:
+    if status == "sent":
+        return "[green]ok[/]"
+    if status == "retrying" and next_try is not None:
+        return f"[yellow]retrying[/] (next try {next_try.strftime('%H:%M:%S')} UTC)"
+    return "[red]failed[/]"
+
+
+@notify.command("resend")
+@click.argument("ids", nargs=-1, type=click.IntRange(1, 2**63 - 1))
+@click.option("--collection", "-c", default=None, help="Only the sends about this collection.")
+@click.pass_context
+def resend_sends(ctx: click.Context, ids: tuple[int, ...], collection: str | None) -> None:
+    """Send again now the notifications that did not go out: the IDS `notify log` shows, or
+    without IDS every one still waiting for a retry or failed for good. Exits with 1 if any
+    still failed."""
+    from pixclass.services.collections import open_store
+    from pixclass.services.retries import resend
+
+    settings = get_settings(ctx)
+    with _user_errors(), open_store(settings) as store:
+        results = resend(settings, store, ids, collection=collection)
+    if not results:
+        out_console.print("Nothing to resend: every notification went out.")
+        return
+    out_console.print(_results_table(results))
+    if not all(r.ok for r in results):
+        ctx.exit(1)
 
 
 @notify.command("test")
@@ -177,7 +209,13 @@ def send_test(ctx: click.Context, urls: tuple[str, ...], retries: int, timeout: 
             "no notification targets: pass a URL, or add urls = [...] under [notify] in the "
             "config file (see docs/notifications.md)"
         )
-    notifier = Notifier(targets, secrets=secrets, retries=retries, timeout=timeout)
+    notifier = Notifier(
+        targets,
+        secrets=secrets,
+        retries=retries,
+        timeout=timeout,
+        allow_private=settings.notify_allow_private,
+    )
     results = notifier.send(TestMessage())
     out_console.print(_results_table(results))
     if not all(r.ok for r in results):

@@ -32,7 +32,12 @@ from pixclass.cluster.model import Model
 from pixclass.cluster.sample import SAMPLE_ABOVE, SAMPLE_SIZE, SampleFit, fit_on_sample
 from pixclass.errors import InputError
 from pixclass.features import get_extractor
-from pixclass.features.cache import extract_features, image_keys, is_cacheable
+from pixclass.features.cache import (
+    extract_features,
+    image_keys,
+    is_cacheable,
+    transform_reporting,
+)
 from pixclass.features.choose import AUTO, choose_features
 from pixclass.io.imageset import ImageSet
 from pixclass.jsonable import jsonable
@@ -138,6 +143,7 @@ def discover(
     cache_dir: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
     sample: bool | int | str = "auto",
+    embeddings: np.ndarray | None = None,
     **params: Any,
 ) -> Discovery:
     """Discover the classes in ``images`` without labels (the stages: see the module docstring).
@@ -169,12 +175,20 @@ def discover(
     sample : bool, int or "auto", default="auto"
         Fit on a random sample and classify the rest with the fitted model, in batches
         (``pixclass.cluster.sample``): "auto" above 100,000 images, an int is the sample's size.
+    embeddings : ndarray of shape (n_images, d) or None, default=None
+        Precomputed vectors, one row per image (``pixclass.io.embeddings``): no features are
+        extracted, ``features`` is ignored, nothing is deskewed or refined (``refine=True`` is
+        an error), and the model classifies vectors (``Model.predict_vectors``), not images.
     **params
         Further ``ImageClusterer`` parameters (``method``, ``pca_components``, ...).
     """
     tell = report(progress)
     start = time.perf_counter()
-    prepared = _prepare(_image_array(images), features, feature_params, deskew, seed, tell)
+    array = _image_array(images)
+    if embeddings is not None:
+        prepared = _given_vectors(array, embeddings, refine)
+    else:
+        prepared = _prepare(array, features, feature_params, deskew, seed, tell)
     # An extractor may say which clusterer settings suit its features; given ones win.
     params = {**getattr(prepared.extractor, "clusterer_params", {}), **params}
     estimator = ImageClusterer(n_clusters=n_clusters, random_state=seed, **params)
@@ -197,14 +211,20 @@ def _cluster(
     """The first clustering: on every feature row, or on a sample and then applied to all."""
     clock = time.perf_counter()
     size = _sample_size(sample, len(prepared.array))
+    vectors = prepared.vectors
     if size is None:
-        X = _extract(prepared.extractor, prepared.array, cache_dir, tell)
+        if vectors is not None:
+            X = vectors
+        else:
+            X = _extract(prepared.extractor, prepared.array, cache_dir, tell)
         timings["features"] += time.perf_counter() - clock
         estimator.fit(X, progress=tell)
         timings.update(estimator.timings_)
         return None
 
     def rows_of(indices: np.ndarray) -> np.ndarray:
+        if vectors is not None:
+            return vectors[indices]
         return _extract(prepared.extractor, prepared.array[indices], cache_dir, tell)
 
     sampled = fit_on_sample(
@@ -235,6 +255,8 @@ def _refined(
     timings: dict[str, float],
 ) -> Any:
     """The refinement of the first clustering where that applies, else None."""
+    if prepared.vectors is not None:  # given vectors: the refinement's CNN would replace them
+        return None
     if not _should_refine(refine, prepared.features, estimator.n_clusters_, prepared.array):
         return None
     clock = time.perf_counter()
@@ -252,6 +274,7 @@ class _Prepared:
     extractor: Any
     array: np.ndarray
     deskew: bool
+    vectors: np.ndarray | None = None
 
 
 def _image_array(images: ImageSet | np.ndarray) -> np.ndarray:
@@ -289,18 +312,44 @@ def _prepare(
     return _Prepared(features, reason, extractor, array, straightened)
 
 
+def _given_vectors(array: np.ndarray, embeddings: np.ndarray, refine: bool | str) -> _Prepared:
+    """A run on precomputed vectors: checked against the images, with a stand-in extractor."""
+    from pixclass.features.precomputed import NAME, PrecomputedVectors
+
+    vectors = np.asarray(embeddings)
+    if vectors.ndim != 2 or len(vectors) != len(array):
+        raise InputError(
+            f"embeddings must have one row per image, shape ({len(array)}, d), not {vectors.shape}"
+        )
+    if not np.issubdtype(vectors.dtype, np.number) or not np.isfinite(vectors).all():
+        raise InputError("embeddings must be finite numbers (no NaN or infinity)")
+    if refine is True:
+        raise InputError(
+            "refine=True needs features computed from the images; with precomputed embeddings "
+            "the run is not refined"
+        )
+    extractor = PrecomputedVectors(dim=vectors.shape[1])
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    return _Prepared(NAME, "precomputed vectors", extractor, array, False, vectors)
+
+
 def _extract(
     extractor: Any,
     array: np.ndarray,
     cache_dir: str | os.PathLike[str] | None,
     tell: ProgressCallback,
 ) -> np.ndarray:
-    tell("features", 0, 1)
+    # The extractor's own stage ("embed") is this run's "features" stage, so a job's progress
+    # moves through it rather than sitting at its start.
+    def features(_: str, done: int, total: int) -> None:
+        tell("features", done, total)
+
+    features("features", 0, 1)
     if cache_dir is not None and is_cacheable(extractor):
-        X = extract_features(extractor, array, image_keys(array), cache_dir, progress=tell)
+        X = extract_features(extractor, array, image_keys(array), cache_dir, progress=features)
     else:
-        X = extractor.transform(array)
-    tell("features", 1, 1)
+        X = transform_reporting(extractor, array, features, stage="features")
+    features("features", 1, 1)
     return X
 
 

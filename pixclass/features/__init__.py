@@ -15,6 +15,10 @@ from pixclass.errors import InputError
 from pixclass.features.base import FeatureExtractor, as_mode, as_size
 
 ENTRY_POINT_GROUP = "pixclass.features"
+# ``onnx:PATH``: any ONNX image model (``pixclass.features.onnx_model``).
+ONNX_PREFIX = "onnx:"
+# What a run on precomputed vectors (``discover(..., embeddings=X)``) names its features.
+PRECOMPUTED = "embeddings"
 
 Factory = Callable[..., FeatureExtractor]
 _BUILTIN: dict[str, str] = {
@@ -57,7 +61,19 @@ def get_extractor(name: str, **params: Any) -> FeatureExtractor:
     ------
     InputError
         If no extractor has that name; the message lists the names there are.
+
+    ``onnx:PATH[?options]`` builds ``OnnxModelFeatures`` for the ONNX model at PATH (the input
+    convention and its options: ``pixclass.features.onnx_model``).
     """
+    if name.startswith(ONNX_PREFIX):
+        from pixclass.features.onnx_model import OnnxModelFeatures, parse_onnx_spec
+
+        # Parameters given (a saved model's) win over the spec's.
+        return OnnxModelFeatures(**{**parse_onnx_spec(name), **params})
+    if name == PRECOMPUTED:
+        from pixclass.features.precomputed import PrecomputedVectors
+
+        return PrecomputedVectors(**params)
     if name in _registered:
         factory = _registered[name]
     elif name in _BUILTIN:
@@ -67,7 +83,8 @@ def get_extractor(name: str, **params: Any) -> FeatureExtractor:
         if name not in plugins:
             raise InputError(
                 f"unknown feature extractor {name!r}; "
-                f"available: {', '.join(available_extractors())}"
+                f"available: {', '.join(available_extractors())}, or onnx:PATH for your own "
+                "ONNX model"
             )
         factory = plugins[name].load()
     return factory(**params)
@@ -75,6 +92,7 @@ def get_extractor(name: str, **params: Any) -> FeatureExtractor:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "ONNX_PREFIX",
     "FeatureExtractor",
     "as_mode",
     "as_size",

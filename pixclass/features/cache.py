@@ -20,7 +20,6 @@ import hashlib
 import inspect
 import json
 import os
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import numpy as np
 
 from pixclass.errors import InputError
 from pixclass.features.base import FeatureExtractor
+from pixclass.io.files import atomic_file
 from pixclass.progress import ProgressCallback
 
 # Merge shards once there are this many, so lookups open a handful of files, not hundreds.
@@ -36,6 +36,10 @@ MAX_SHARDS = 16
 # (``pixclass.cluster.sample``) leaves big shards, and merging those would hold every row of a
 # million-image cache in memory at once. At most MAX_SHARDS x MERGE_ROWS rows are merged.
 MERGE_ROWS = 100_000
+# An extractor that cannot report progress itself runs in about this many chunks (of at least
+# MIN_CHUNK rows, so small sets are not cut up for nothing).
+PROGRESS_STEPS = 20
+MIN_CHUNK = 64
 
 
 def is_cacheable(extractor: FeatureExtractor) -> bool:
@@ -112,10 +116,47 @@ def extract_features(
 def _transform(
     extractor: FeatureExtractor, images: np.ndarray, progress: ProgressCallback | None
 ) -> np.ndarray:
-    if progress is not None and "progress" in inspect.signature(extractor.transform).parameters:
-        result: np.ndarray = extractor.transform(images, progress=progress)  # type: ignore[call-arg]
+    if progress is None:
+        return extractor.transform(images)
+    return transform_reporting(extractor, images, progress)
+
+
+def transform_reporting(
+    extractor: FeatureExtractor,
+    images: np.ndarray,
+    progress: ProgressCallback,
+    *,
+    stage: str = "embed",
+    chunk: int | None = None,
+) -> np.ndarray:
+    """``extractor.transform(images)`` calling ``progress(stage, done, len(images))`` as it goes.
+
+    An extractor that reports on its own (a ``progress`` keyword, as the networks have) is
+    passed the callback; any other is run on chunks of ``chunk`` rows (default: about
+    ``PROGRESS_STEPS`` chunks), which gives the same rows because an extractor maps each image
+    on its own.
+    """
+    n = len(images)
+    if chunk is None:
+        chunk = max(MIN_CHUNK, -(-n // PROGRESS_STEPS))
+
+    def tell(_: str, done: int, total: int) -> None:
+        progress(stage, done, total)
+
+    if "progress" in inspect.signature(extractor.transform).parameters:
+        result: np.ndarray = extractor.transform(images, progress=tell)  # type: ignore[call-arg]
         return result
-    return extractor.transform(images)
+    if n <= chunk:
+        tell(stage, 0, n)
+        rows = extractor.transform(images)
+        tell(stage, n, n)
+        return rows
+    parts = []
+    for start in range(0, n, chunk):
+        tell(stage, start, n)
+        parts.append(extractor.transform(images[start : start + chunk]))
+    tell(stage, n, n)
+    return np.concatenate(parts)
 
 
 class FeatureCache:
@@ -201,13 +242,5 @@ def _write_shard(folder: Path, keys: np.ndarray, vecs: np.ndarray) -> None:
 
 
 def _save_atomically(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as handle:
+        np.save(handle, array, allow_pickle=False)

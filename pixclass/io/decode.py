@@ -11,6 +11,7 @@ import io
 import os
 import re
 import stat
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -144,6 +145,17 @@ def bomb_warnings_as_errors() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         yield
+
+
+def bomb_guard() -> contextlib.AbstractContextManager[None]:
+    """``bomb_warnings_as_errors`` where it is safe to switch on: in the main thread only.
+
+    In another thread (a web request) switching the process-wide filters would race with other
+    requests; there the pixel limit of ``read_header`` refuses the same images.
+    """
+    if threading.current_thread() is threading.main_thread():
+        return bomb_warnings_as_errors()
+    return contextlib.nullcontext()
 
 
 def probe_image(data: bytes | str | Path, *, max_pixels: int = MAX_IMAGE_PIXELS) -> ImageInfo:

@@ -5,6 +5,9 @@ say "running" but their process is gone. Ctrl-C stops it gracefully: it takes no
 lets the running one finish; a second Ctrl-C stops it at once, and the job it was running is
 marked failed ("worker stopped"), as is its run.
 
+Beside the jobs, every worker tries again the notifications that failed for a passing reason
+(``pixclass.services.retries``), every ``RETRY_POLL_SECONDS``.
+
 A worker started by ``pixclass serve`` is given the server's pid and stops by itself when that
 process is gone (killed with SIGKILL, it cannot stop its child): otherwise it would keep the
 queue and the cores of a server that no longer exists.
@@ -24,7 +27,7 @@ from huey.consumer import Consumer
 from pixclass.config import Settings
 from pixclass.errors import InputError
 from pixclass.jobs.queue import job_queue
-from pixclass.store import fail_run, open_store
+from pixclass.store import Store, fail_run, open_store
 from pixclass.store.jobs import fail_interrupted_jobs, fail_jobs_of_this_process
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,8 @@ WORKER_STOPPED = "worker stopped before the job finished; submit it again"
 MAX_POLL_SECONDS = 1.0
 # How often a worker started by ``serve`` checks that its server is still there.
 PARENT_CHECK_SECONDS = 1.0
+# Longest wait between two looks for notifications due for another try.
+RETRY_POLL_SECONDS = 5.0
 
 
 class _Consumer(Consumer):
@@ -94,6 +99,8 @@ def run_worker(
     )
     if parent_pid is not None:
         _watch_parent(parent_pid)
+    retries_stop = threading.Event()
+    _retry_notifications(settings, retries_stop)
     log.info("worker started: %d worker thread(s), queue %s", workers, queue.description)
     try:
         if stop is None:
@@ -103,7 +110,31 @@ def run_worker(
             stop.wait()
             consumer.stop(graceful=True)
     finally:
+        retries_stop.set()
         _fail_unfinished(settings)
+
+
+def _retry_notifications(settings: Settings, stop: threading.Event) -> None:
+    """A thread that sends again the notifications due for another try, until ``stop``."""
+    from pixclass.services.retries import retry_due
+
+    interval = min(RETRY_POLL_SECONDS, max(0.5, settings.notify_retry_backoff_seconds / 2))
+
+    def loop() -> None:
+        store: Store | None = None
+        while not stop.wait(interval):
+            try:
+                store = store or open_store(settings)
+                retry_due(settings, store)
+            except Exception:  # a busy or unreachable database: try again at the next turn
+                log.exception("could not retry the notifications due")
+                if store is not None:
+                    store.close()
+                store = None
+        if store is not None:
+            store.close()
+
+    threading.Thread(target=loop, name="notify-retries", daemon=True).start()
 
 
 def _watch_parent(parent_pid: int) -> None:

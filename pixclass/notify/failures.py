@@ -38,10 +38,20 @@ MAX_DETAIL = 300
 
 @dataclass(frozen=True)
 class Failure:
-    """Why a send failed (``text``) and whether a retry can help (``permanent`` is False)."""
+    """Why a send failed (``text``) and whether a retry can help (``permanent`` is False).
+
+    ``detail`` is what the server answered, where it said anything (an HTTP body): shown for
+    real events, left out of test sends, whose target may be any server at all.
+    """
 
     text: str
     permanent: bool
+    detail: str = ""
+
+    def describe(self, with_detail: bool = True) -> str:
+        if with_detail and self.detail:
+            return f"{self.text}; the server said: {self.detail}"
+        return self.text
 
 
 def describe_failure(entries: Sequence[LogEntry]) -> Failure:
@@ -90,14 +100,14 @@ def _http_failure(messages: Sequence[str]) -> Failure | None:
         if match is None:
             continue
         status = int(match.group(1))
-        text = message.rstrip(".")
+        text, detail = message.rstrip("."), ""
         for later in messages[index + 1 :]:
             details = _RESPONSE.search(later)
             if details and (said := _literal_text(details.group(1))):
-                text += f"; the server said: {said[:MAX_DETAIL]}"
+                detail = said[:MAX_DETAIL]
                 break
         permanent = 400 <= status < 500 and status not in _HTTP_TRANSIENT
-        return Failure(text, permanent=permanent)
+        return Failure(text, permanent=permanent, detail=detail)
     return None
 
 

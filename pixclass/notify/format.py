@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import singledispatch
 
-from pixclass.errors import InputError
+from pixclass.errors import InputError, hide_paths
 from pixclass.io.montage import montage_png  # noqa: F401  (re-exported: events attach montages)
 from pixclass.notify.events import (
     Event,
@@ -51,8 +51,13 @@ class Message:
 
 
 def format_event(event: Event) -> Message:
-    """Turn an event into the message every target receives."""
-    return _format(event)
+    """Turn an event into the message every target receives.
+
+    Absolute paths are cut to their file names (``hide_paths``): whoever reads a notification
+    learns which file, not where the server keeps it.
+    """
+    message: Message = _format(event)
+    return replace(message, title=hide_paths(message.title), body=hide_paths(message.body))
 
 
 def compact_sizes(sizes: Iterable[tuple[str, int]], limit: int = MAX_LISTED) -> str:

@@ -21,7 +21,8 @@ import apprise
 
 from pixclass.config import Settings
 from pixclass.errors import InputError
-from pixclass.notify.events import Event
+from pixclass.notify.addresses import guarded_connections
+from pixclass.notify.events import Event, TestMessage
 from pixclass.notify.failures import Failure, capture_apprise_logs, describe_failure
 from pixclass.notify.format import Attachment, Message, format_event
 from pixclass.notify.secretstore import Secrets, install_log_redaction, redact
@@ -55,6 +56,11 @@ class SendResult:
         When the first try started (UTC).
     duration : float
         Seconds from the first try to the last answer, waits between retries included.
+    retryable : bool
+        Failed, but for a reason a later try may cure (the service was down or slow); False
+        when it succeeded or failed for good (a refused login, a refused address, a bad URL).
+    target_key : str
+        ``Target.key`` of the target: finds it again to resend, and never holds a secret.
     """
 
     target: str
@@ -64,6 +70,8 @@ class SendResult:
     attempts: int
     sent_at: datetime
     duration: float
+    retryable: bool = False
+    target_key: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values, one per column of a store table."""
@@ -99,6 +107,9 @@ class Notifier:
         it. An exception it raises is logged and otherwise ignored.
     storage_dir : Path, optional
         Where Apprise may keep state between runs (Office 365 tokens); None keeps it in memory.
+    allow_private : bool, default=False
+        Whether a send may connect to loopback and private-network addresses (see
+        ``pixclass.notify.addresses``); link-local and cloud-metadata ones are refused always.
     """
 
     def __init__(
@@ -112,6 +123,7 @@ class Notifier:
         max_workers: int = 8,
         on_result: ResultHook | None = None,
         storage_dir: Path | None = None,
+        allow_private: bool = False,
     ) -> None:
         self.targets = list(targets)
         self.secrets = secrets if secrets is not None else Secrets()
@@ -121,6 +133,7 @@ class Notifier:
         self.max_workers = max_workers
         self.on_result = on_result
         self.storage_dir = storage_dir
+        self.allow_private = allow_private
 
     @classmethod
     def from_settings(
@@ -136,6 +149,7 @@ class Notifier:
         targets = configured_targets(settings, secrets=secrets)
         known = {t.url for t in targets}
         targets += [t for t in extra_targets if t.url not in known]
+        options.setdefault("allow_private", settings.notify_allow_private)
         return cls(targets, secrets=secrets, **options)
 
     def send(self, event: Event) -> list[SendResult]:
@@ -157,6 +171,15 @@ class Notifier:
                 paths = []
             results = self._deliver_all(chosen, message, paths)
         return results
+
+    def resend(self, target: Target, message: Message) -> SendResult:
+        """Send an already formatted message (attachments left out) to one target, now."""
+        install_log_redaction()
+        try:
+            result = self._deliver(target, message, [])
+        except Exception as exc:  # as in send: a bug here must still not reach the caller
+            result = self._unsent(target, message.event_type, redact(f"internal error: {exc!r}"))
+        return self._report(result)
 
     def _deliver_all(
         self, chosen: list[Target], message: Message, paths: list[str]
@@ -197,7 +220,9 @@ class Notifier:
 
     def _unsent(self, target: Target, event_type: str, error: str) -> SendResult:
         now = datetime.now(UTC)
-        return SendResult(target.display, event_type, False, error, 0, now, 0.0)
+        return SendResult(
+            target.display, event_type, False, error, 0, now, 0.0, target_key=target.key
+        )
 
     def _deliver(self, target: Target, message: Message, paths: list[str]) -> SendResult:
         """Try one target until it succeeds, fails for good, or runs out of retries."""
@@ -213,14 +238,18 @@ class Notifier:
             if failure is None or failure.permanent or attempts > self.retries:
                 break
             time.sleep(self.backoff * 2 ** (attempts - 1))
+        # A test send may go to any server at all: its answer is not repeated to the caller.
+        detail = message.event_type != TestMessage.event_type
         return SendResult(
             target=target.display,
             event_type=message.event_type,
             ok=failure is None,
-            error=None if failure is None else failure.text,
+            error=None if failure is None else failure.describe(with_detail=detail),
             attempts=attempts,
             sent_at=sent_at,
             duration=round(time.monotonic() - started, 4),
+            retryable=failure is not None and not failure.permanent,
+            target_key=target.key,
         )
 
     def _attempt(
@@ -232,7 +261,10 @@ class Notifier:
             sender = apprise.Apprise(asset=self._asset())
             sender.add(load_plugin(url, shown=target_url))
             attach = apprise.AppriseAttachment(paths) if paths else None
-            with capture_apprise_logs() as entries:
+            with (
+                capture_apprise_logs() as entries,
+                guarded_connections(self.allow_private) as refused,
+            ):
                 result = sender.notify(
                     body=message.body,
                     title=message.title,
@@ -243,6 +275,8 @@ class Notifier:
                 )
             if result:
                 return None
+            if refused:
+                return Failure(refused[0], permanent=True)
             if result.status == apprise.AppriseResultStatus.TIMEOUT:
                 return Failure(f"no answer within {self.timeout:g} s", permanent=False)
             return describe_failure(entries)

@@ -16,6 +16,7 @@ Apprise's privacy form of it (``Target.display``); never a resolved secret.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -76,6 +77,12 @@ class Target:
             return display_url(self.url)
         except InputError:
             return rough_privacy(self.url)
+
+    @cached_property
+    def key(self) -> str:
+        """A fingerprint of the URL as configured (placeholders unresolved): the stored record
+        of a send finds its target again by it, without holding the URL or any secret."""
+        return hashlib.sha256(self.url.encode("utf-8")).hexdigest()
 
     def wants(self, event_type: str) -> bool:
         return event_type == TestMessage.event_type or not self.tags or event_type in self.tags

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pixclass.config import Settings
 from pixclass.errors import InputError, NotFoundError
-from pixclass.io.decode import ImageReadError, bomb_warnings_as_errors
+from pixclass.io.decode import ImageReadError, bomb_guard
 from pixclass.progress import ProgressCallback, report
+from pixclass.services.ingest import Entry, ingest
 from pixclass.services.models import loaded_run
 from pixclass.store.assignments import (
     CHUNK,
@@ -28,12 +30,11 @@ from pixclass.store.assignments import (
     held_assignments,
 )
 from pixclass.store.browse import classes_of, collection_by_id, latest_done_run_id
-from pixclass.store.collections import CollectionInfo
+from pixclass.store.collections import CollectionInfo, find_collection_id
 from pixclass.store.db import Store
 from pixclass.store.images import iter_image_bytes
 from pixclass.store.results import UNKNOWN, load_model_bytes
 from pixclass.store.runs import get_run
-from pixclass.store.uploads import add_files
 
 if TYPE_CHECKING:
     from pixclass.cluster import Model
@@ -94,7 +95,7 @@ def load_current_model(store: Store, collection: str) -> CurrentModel:
     """The model of the collection's newest finished run; ``NoModelError`` when there is none."""
     from pixclass.cluster import Model  # heavy (umap, numba): only when classifying
 
-    run_id = current_model_run(store, collection)
+    run_id = current_model_run(store, find_collection_id(store, collection))
     if run_id is None:
         raise NoModelError(
             f"collection {collection!r} has no finished run to classify with yet; cluster it "
@@ -143,7 +144,7 @@ def classify_images(
     tell = report(progress)
     tell("classify", 0, len(todo))
     done = 0
-    with bomb_warnings_as_errors():
+    with bomb_guard():
         for chunk in iter_image_bytes(store, todo, chunk=CHUNK):
             rows, arrays = _decode(chunk, current.model, found)
             if rows:
@@ -217,33 +218,40 @@ def classify_target(
 
 
 def classify_files(
-    store: Store, collection: str, run_id: int, files: Sequence[tuple[str, bytes]]
+    store: Store,
+    collection: str,
+    run_id: int,
+    files: Sequence[Entry],
+    settings: Settings | None = None,
 ) -> list[Classified]:
     """Add files to a collection and give each the class the run's model predicts.
 
-    Images the run classified already (or a person did) keep that class and report it.
+    ``files`` are (name, bytes or path) as ``ingest`` takes them. Images the run
+    classified already (or a person did) keep that class and report it.
     """
     loaded = loaded_run(store, run_id)
-    added = add_files(store, collection, files)
-    usable = [item.image_id for item in added if item.image_id is not None]
+    added = ingest(store, files, collection, settings=settings)
+    usable = sorted(set(added.image_ids.values()))
     reasons: dict[int, str] = {}
     if usable:
         current = CurrentModel(run_id, loaded.model, class_names(store, run_id))
         reasons = dict(classify_images(store, collection, usable, current=current).skipped)
     classes = classes_of(store, run_id, usable)
+    unread = {item.path: item.reason for item in added.skipped}
     out = []
-    for item in added:
-        known = classes.get(item.image_id) if item.image_id is not None else None
+    for name, _ in files:
+        image_id = added.image_ids.get(name)
+        known = classes.get(image_id) if image_id is not None else None
         out.append(
             Classified(
-                name=item.name,
-                image_id=item.image_id,
-                new=item.new,
+                name=name,
+                image_id=image_id,
+                new=name in added.new_names,
                 class_name=known.class_name if known and known.cluster is not None else None,
                 cluster=known.cluster if known else None,
                 confidence=known.confidence if known else 0.0,
                 set_by_person=bool(known and known.set_by_person),
-                reason=item.reason or reasons.get(item.image_id or 0),
+                reason=unread.get(name) or reasons.get(image_id or 0),
             )
         )
     return out

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from pixclass.store.browse import (
     collection_by_id,
+    collection_covers,
     images_page,
 )
 from pixclass.store.collections import (
     CollectionInfo,
     create_collection,
     delete_collection,
+    find_collection_id,
     get_collection,
     list_collections,
     update_collection_settings,
@@ -38,8 +40,10 @@ __all__ = [
     "ImageRecord",
     "Store",
     "collection_by_id",
+    "collection_covers",
     "create_collection",
     "delete_collection",
+    "find_collection_id",
     "get_collection",
     "get_image",
     "get_thumbnail",

@@ -1,7 +1,10 @@
-"""``ingest``: add the images of a folder, zip or dataset to a collection, idempotently.
+"""``ingest``: the one way images enter a collection, idempotently.
 
-Files are read, hashed, checked and thumbnailed in a thread pool while the main thread writes
-finished batches, each batch in one transaction. So:
+Every entry point calls ``ingest``: ``pixclass ingest`` and the ingest job (a folder, zip or
+dataset), an upload of the web app (the folder it was received into), and a classify upload and
+a watched inbox (the files, as ``(name, bytes or path)`` entries). Files are read, hashed,
+checked and thumbnailed in a thread pool while the main thread writes finished batches, each
+batch in one transaction. So:
 
 - a second ingest of the same files adds nothing: a file whose SHA-256 the collection holds is
   only hashed (no decoding), and a new name for it is recorded as another name of that image;
@@ -13,15 +16,20 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from pixclass.config import Settings
-from pixclass.io.decode import ImageReadError, bomb_warnings_as_errors
+from pixclass.io.decode import ImageReadError, bomb_guard
 from pixclass.io.hashing import sha256_bytes
 from pixclass.io.imageset import SkippedImage
+from pixclass.io.sources import ImageEntry, ReadLimits
 from pixclass.io.thumbnails import check_image
 from pixclass.progress import ProgressCallback, report
 from pixclass.services.sources import IngestItem, IngestSource, open_source
@@ -33,6 +41,7 @@ from pixclass.store.images import (
     NewImage,
     add_images,
     add_names,
+    find_content,
     load_content_index,
     new_image,
 )
@@ -42,6 +51,12 @@ from pixclass.store.images import (
 BATCH_SIZE = 1000
 # Images per thread task: hand-offs must be rare next to hashing a 300-byte file.
 CHUNK_SIZE = 250
+# Up to this many files, only their own hashes are looked up in the collection (a classify
+# upload or an inbox batch into a collection of 70,000); above, its whole index is read once.
+FEW_FILES = 500
+
+Entry = tuple[str, bytes | Path]
+"""A file to ingest: its name, and its bytes or the path to read them from."""
 
 
 @dataclass
@@ -60,6 +75,8 @@ class IngestReport:
         Files that could not be used, and why.
     image_ids : dict of str to int
         The image id of every file that was added or already present, by its name.
+    new_names : set of str
+        The names of the files that added a new image (the first file of each new content).
     """
 
     collection: str
@@ -71,6 +88,7 @@ class IngestReport:
     skipped: list[SkippedImage] = field(default_factory=list)
     seconds: float = 0.0
     image_ids: dict[str, int] = field(default_factory=dict)
+    new_names: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -83,7 +101,7 @@ class _Known:
 
 def ingest(
     store: Store,
-    source: str | Path | IngestSource,
+    source: str | Path | Iterable[Entry],
     collection: str,
     *,
     settings: Settings | None = None,
@@ -96,14 +114,15 @@ def ingest(
     Parameters
     ----------
     store : Store
-    source : str, Path or IngestSource
+    source : str, Path, or iterable of (name, bytes or Path)
         A folder, a ``.zip``, a labeled folder (``images/`` + ``labels.csv``), a folder of IDX
-        files, or a dataset name (``mnist``, ``fashion-mnist``, ``digits``); or the items to
-        ingest, already listed (a watched inbox lists its new files itself).
+        files, or a dataset name (``mnist``, ``fashion-mnist``, ``digits``); or the files
+        themselves, in order, as ``(name, bytes)`` or ``(name, path)`` (an upload to classify,
+        the new files of a watched inbox).
     collection : str
         The collection name.
     settings : Settings, optional
-        Where to look for datasets.
+        Where to look for datasets, and how large a file may be.
     batch_size : int, default=1000
         Images per transaction.
     n_jobs : int, default=2
@@ -121,25 +140,44 @@ def ingest(
         ``source`` does not exist and is not a dataset name.
     """
     started = time.perf_counter()
-    opened = source if isinstance(source, IngestSource) else open_source(source, settings)
-    result = IngestReport(collection=collection, source=opened.label, total=len(opened.items))
+    opened = _open(source, settings)
+    items = opened.items
+    result = IngestReport(collection=collection, source=opened.label, total=len(items))
     result.skipped.extend(opened.skipped)
+    few = len(items) <= FEW_FILES
     with store.write() as session:
         collection_key = ensure_collection(session, collection)
-    with store.session() as session:
-        index = load_content_index(session, collection_key)
-    writer = _BatchWriter(store, collection_key, index, result)
+    index = ContentIndex({}, set())
+    if not few:
+        with store.session() as session:
+            index = load_content_index(session, collection_key)
+    writer = _BatchWriter(store, collection_key, index, result, look_up=few)
     tick = report(progress)
     done = 0
-    tick("ingest", 0, len(opened.items))
+    tick("ingest", 0, len(items))
     prepare = _Preparer(index, store.directory)
-    with bomb_warnings_as_errors():
-        for batch in _prepared_batches(opened.items, prepare, n_jobs, batch_size):
+    with bomb_guard():
+        for batch in _prepared_batches(items, prepare, n_jobs, batch_size):
             writer.write(batch)
             done += len(batch)
-            tick("ingest", done, len(opened.items))
+            tick("ingest", done, len(items))
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _open(source: str | Path | Iterable[Entry], settings: Settings | None) -> IngestSource:
+    if isinstance(source, str | Path):
+        return open_source(source, settings)
+    limits = ReadLimits.from_settings(settings)
+    items = []
+    for name, data in source:
+        if isinstance(data, bytes):
+            items.append(IngestItem(name, partial(bytes, data)))
+        else:
+            items.append(
+                IngestItem(name, ImageEntry(name, data, max_bytes=limits.max_file).read_bytes)
+            )
+    return IngestSource(items, [], "files")
 
 
 class _Preparer:
@@ -211,52 +249,86 @@ def _prepared_batches(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+@dataclass
+class _Written:
+    """What one batch wrote, to be applied to the index and the report once committed."""
+
+    new: dict[str, NewImage]
+    again: list[_Known | NewImage]
+    skipped: list[SkippedImage]
+    ids: dict[str, int]
+    names: list[tuple[int, str]]
+
+
 class _BatchWriter:
     """Writes prepared batches, one transaction each, keeping the ``ContentIndex`` current."""
 
     def __init__(
-        self, store: Store, collection: int, index: ContentIndex, result: IngestReport
+        self,
+        store: Store,
+        collection: int,
+        index: ContentIndex,
+        result: IngestReport,
+        *,
+        look_up: bool,
     ) -> None:
         self.store = store
         self.collection = collection
         self.index = index
         self.result = result
+        self.look_up = look_up  # the index holds only what batches looked up so far
 
     def write(self, batch: list[PreparedItem]) -> None:
-        new: dict[str, NewImage] = {}
-        again: list[_Known | NewImage] = []
-        skipped: list[SkippedImage] = []
+        if not self.look_up:
+            self._apply(self._store(batch, None))
+            return
+        # Looked up in the transaction that writes, so two uploads of one file add it once.
+        with self.store.write() as session:
+            known = self.index.by_sha
+            shas = [i.sha256 for i in batch if not isinstance(i, SkippedImage)]
+            found = find_content(session, self.collection, [s for s in shas if s not in known])
+            known.update(found.by_sha)  # rows the database holds: true whatever happens next
+            self.index.names.update(found.names)
+            written = self._store(batch, session)
+        self._apply(written)
+
+    def _store(self, batch: list[PreparedItem], session: Session | None) -> _Written:
+        """Add the batch's new images and names (in ``session``, or in a transaction of its own)."""
+        done = _Written({}, [], [], {}, [])
         for item in batch:
             if isinstance(item, SkippedImage):
-                skipped.append(item)
-            elif item.sha256 in self.index.by_sha or item.sha256 in new:
-                again.append(item)  # the same bytes as an earlier file: maybe another name
+                done.skipped.append(item)
+            elif item.sha256 in self.index.by_sha or item.sha256 in done.new:
+                done.again.append(item)  # the same bytes as an earlier file: maybe another name
             else:
                 assert isinstance(item, NewImage)
-                new[item.sha256] = item
-        ids: dict[str, int] = {}
+                done.new[item.sha256] = item
         stored = self.index.by_sha
-        names = self._new_names([i for i in again if i.sha256 in stored], stored)
-        if new or names:
-            with self.store.write() as session:
-                ids = add_images(
-                    session,
-                    self.collection,
-                    list(new.values()),
-                    keep_data=self.store.directory is None,
+        done.names = self._new_names([i for i in done.again if i.sha256 in stored], stored)
+        if done.new or done.names:
+            writing = self.store.write() if session is None else nullcontext(session)
+            with writing as active:
+                keep = self.store.directory is None
+                done.ids = add_images(
+                    active, self.collection, list(done.new.values()), keep_data=keep
                 )
-                names += self._new_names([i for i in again if i.sha256 not in stored], ids)
-                add_names(session, names)
-        # Only after the commit: a failed batch must leave the index as the database is.
-        self.index.by_sha.update(ids)
-        self.index.names.update((image_id, image.name) for image, image_id in _pairs(new, ids))
-        self.index.names.update(names)
-        for item in [*new.values(), *again]:
-            self.result.image_ids[item.name] = stored[item.sha256]
-        self.result.added += len(new)
-        self.result.present += len(again)
-        self.result.names_added += len(names)
-        self.result.skipped.extend(skipped)
+                later = [i for i in done.again if i.sha256 not in stored]
+                done.names += self._new_names(later, done.ids)
+                add_names(active, done.names)
+        return done
+
+    def _apply(self, done: _Written) -> None:
+        """Only after the commit: a failed batch must leave the index as the database is."""
+        self.index.by_sha.update(done.ids)
+        self.index.names.update((image_id, i.name) for i, image_id in _pairs(done.new, done.ids))
+        self.index.names.update(done.names)
+        for item in [*done.new.values(), *done.again]:
+            self.result.image_ids[item.name] = self.index.by_sha[item.sha256]
+        self.result.new_names.update(image.name for image in done.new.values())
+        self.result.added += len(done.new)
+        self.result.present += len(done.again)
+        self.result.names_added += len(done.names)
+        self.result.skipped.extend(done.skipped)
 
     def _new_names(
         self, again: list[_Known | NewImage], by_sha: dict[str, int]

@@ -6,7 +6,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from pixclass.store.browse import class_cards, collection_by_id, latest_runs, run_collection_id
+from pixclass.store.browse import (
+    class_cards,
+    class_counts,
+    collection_by_id,
+    latest_runs,
+    run_collection_id,
+)
 from pixclass.store.db import Store
 
 
@@ -21,4 +27,6 @@ def version(db: Store, *, run_id: int | None = None, collection_id: int | None =
     parts: list[Any] = [info.n_images, newest and (newest.id, newest.status)]
     if run_id is not None:
         parts.append(sorted((c.index, c.name, c.size) for c in class_cards(db, run_id, samples=0)))
+    else:  # the collection's pages list its runs with their number of classes
+        parts.append(sorted(class_counts(db, collection_id).items()))
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]

@@ -40,14 +40,19 @@ def check_n_clusters(value: Any) -> int | str:
 
 
 def check_features(value: Any) -> str:
-    """``"auto"`` or the name of an installed feature extractor."""
-    from pixclass.features import available_extractors
+    """``"auto"``, the name of an installed feature extractor, or ``onnx:PATH[?options]`` for an
+    ONNX model file that exists (its path made absolute, so a job elsewhere finds it)."""
+    from pixclass.features import ONNX_PREFIX, available_extractors
 
     features = str(value).strip()
+    if features.startswith(ONNX_PREFIX):
+        from pixclass.features.onnx_model import canonical_spec
+
+        return canonical_spec(features)
     if features != "auto" and features not in available_extractors():
         raise InputError(
-            f"unknown feature extractor {features!r}; use 'auto' or one of "
-            f"{', '.join(available_extractors())}"
+            f"unknown feature extractor {features!r}; use 'auto', one of "
+            f"{', '.join(available_extractors())}, or onnx:PATH for an ONNX model file"
         )
     return features
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from pixclass.config import Settings
@@ -22,6 +23,8 @@ from pixclass.notify import (
     Secrets,
     SendResult,
     Target,
+    configured_targets,
+    format_event,
     normalise_targets,
     targets_from_dicts,
 )
@@ -55,6 +58,15 @@ def collection_targets(store: Store, collection: str) -> list[Target]:
     """The collection's own targets (not the global ones)."""
     stored = get_collection(store, collection).settings.get(TARGETS_KEY) or []
     return targets_from_dicts(stored)
+
+
+def all_targets(settings: Settings, store: Store, collection: str | None) -> list[Target]:
+    """The global targets, then the collection's own (when named and still there)."""
+    targets = configured_targets(settings, secrets=Secrets.load(settings))
+    if collection is not None:
+        known = {t.url for t in targets}
+        targets += [t for t in collection_targets(store, collection) if t.url not in known]
+    return targets
 
 
 def add_collection_target(
@@ -138,8 +150,23 @@ def send_event(
         log.warning("collection %s: its notification targets cannot be used: %s", collection, exc)
         extra = []
 
+    from pixclass.services.retries import message_payload, retry_plan
+
+    try:
+        payload: dict[str, str] | None = message_payload(format_event(event))
+    except Exception:  # the notifier reports the same failure for each target
+        payload = None
+
     def record(result: SendResult) -> None:
-        record_send(store, result.to_dict(), collection=collection, job_id=job_id, run_id=run_id)
+        status, next_try, give_up = retry_plan(settings, result, result.sent_at, _now())
+        row = {
+            **result.to_dict(),
+            "status": status,
+            "next_attempt_at": next_try,
+            "give_up_at": give_up,
+            "payload": None if result.ok else payload,
+        }
+        record_send(store, row, collection=collection, job_id=job_id, run_id=run_id)
 
     try:
         notifier = Notifier.from_settings(
@@ -155,6 +182,10 @@ def send_event(
     except Exception:
         log.exception("could not send %s notifications", event.event_type)
     return []
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def send_counts(results: list[SendResult]) -> dict[str, int]:

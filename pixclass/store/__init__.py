@@ -37,7 +37,17 @@ from pixclass.store.images import (
     read_image_bytes,
 )
 from pixclass.store.migrate import check_schema, current_revision, head_revision, upgrade
-from pixclass.store.notifications import SendRecord, list_sends, record_send
+from pixclass.store.notifications import (
+    PendingSend,
+    SendRecord,
+    claim_send,
+    due_sends,
+    finish_attempt,
+    list_sends,
+    pending_sends,
+    record_send,
+    unsent_ids,
+)
 from pixclass.store.results import (
     ClusterInfo,
     ImageClass,
@@ -104,6 +114,12 @@ __all__ = [
     "list_images",
     "list_runs",
     "list_sends",
+    "PendingSend",
+    "claim_send",
+    "due_sends",
+    "finish_attempt",
+    "pending_sends",
+    "unsent_ids",
     "load_model_bytes",
     "open_store",
     "read_image_bytes",

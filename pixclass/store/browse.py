@@ -42,6 +42,7 @@ class ClassCard:
     display_name: str
     size: int
     sample_ids: list[int]
+    mean_confidence: float | None = None  # asked for with ``confidence=True``
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,11 @@ def run_collection_id(store: Store, run_id: int) -> int:
         return run_row(session, run_id).collection_id
 
 
-def class_cards(store: Store, run_id: int, *, samples: int = 6) -> list[ClassCard]:
-    """The classes of a run, largest first, each with its ``samples`` most confident images.
+def class_cards(
+    store: Store, run_id: int, *, samples: int = 6, confidence: bool = False
+) -> list[ClassCard]:
+    """The classes of a run, largest first, each with its ``samples`` most confident images
+    (and, with ``confidence``, the mean confidence of its images).
 
     Classes left empty by merges and moves are included (``size`` 0); callers may hide them.
     """
@@ -128,6 +132,7 @@ def class_cards(store: Store, run_id: int, *, samples: int = 6) -> list[ClassCar
         clusters = list(session.scalars(select(Cluster).where(Cluster.run_id == run_id)))
         shown = [c.index for c in clusters if c.size > 0]
         picked = _top_images(session, run_id, shown, samples)
+        means = _mean_confidences(session, run_id) if confidence else {}
     cards = [
         ClassCard(
             index=c.index,
@@ -135,10 +140,49 @@ def class_cards(store: Store, run_id: int, *, samples: int = 6) -> list[ClassCar
             display_name=display_name(c.index, c.name),
             size=c.size,
             sample_ids=picked.get(c.index, []),
+            mean_confidence=means.get(c.index),
         )
         for c in clusters
     ]
     return sorted(cards, key=lambda card: (-card.size, card.index))
+
+
+def _mean_confidences(session: Session, run_id: int) -> dict[int, float]:
+    rows = session.execute(
+        select(Assignment.cluster, func.avg(Assignment.confidence))
+        .where(Assignment.run_id == run_id, Assignment.cluster.is_not(None))
+        .group_by(Assignment.cluster)
+    )
+    return {int(index): float(mean) for index, mean in rows if mean is not None}
+
+
+def class_counts(store: Store, collection_id: int) -> dict[int, int]:
+    """How many classes hold images in each run of a collection (splits and merges included,
+    which the run's ``n_clusters``, the count it was made with, does not follow)."""
+    with store.session() as session:
+        rows = session.execute(
+            select(Cluster.run_id, func.count())
+            .join(Run, Run.id == Cluster.run_id)
+            .where(Run.collection_id == collection_id, Cluster.size > 0)
+            .group_by(Cluster.run_id)
+        )
+        return {int(run_id): int(n) for run_id, n in rows}
+
+
+def collection_covers(store: Store, n: int = 4) -> dict[int, list[int]]:
+    """The first ``n`` images of every collection (its cover), by collection id."""
+    with store.session() as session:
+        covers = {}
+        for collection_id in session.scalars(select(Collection.id)):
+            covers[int(collection_id)] = list(
+                session.scalars(
+                    select(Image.id)
+                    .where(Image.collection_id == collection_id)
+                    .order_by(Image.id)
+                    .limit(n)
+                )
+            )
+        return covers
 
 
 def _top_images(session: Session, run_id: int, indices: list[int], n: int) -> dict[int, list[int]]:

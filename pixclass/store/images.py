@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from pixclass.errors import NotFoundError
 from pixclass.io.thumbnails import CheckedImage, mime_type
-from pixclass.store.blobs import add_blobs, find_blob_ids
+from pixclass.store.blobs import add_blobs, chunks, find_blob_ids
 from pixclass.store.collections import collection_id
 from pixclass.store.db import Store
 from pixclass.store.schema import Blob, BlobHash, Collection, Image, ImageName, Thumbnail, utcnow
@@ -89,6 +89,29 @@ def load_content_index(session: Session, collection: int) -> ContentIndex:
         .where(Image.collection_id == collection)
     )
     names.update((image_id, name) for image_id, name in extra)
+    return ContentIndex(by_sha, names)
+
+
+def find_content(session: Session, collection: int, shas: Sequence[str]) -> ContentIndex:
+    """The part of the ``ContentIndex`` of collection id ``collection`` that holds ``shas``.
+
+    For a handful of files in a large collection: only their hashes are looked up, and only the
+    names of the images they are.
+    """
+    by_sha: dict[str, int] = {}
+    for part in chunks(sorted(set(shas))):
+        rows = session.execute(
+            select(BlobHash.sha256, Image.id)
+            .join(Image, Image.blob_id == BlobHash.blob_id)
+            .where(BlobHash.sha256.in_(part), Image.collection_id == collection)
+        )
+        by_sha.update({sha: image_id for sha, image_id in rows})
+    names: set[tuple[int, str]] = set()
+    for part in chunks(sorted(set(by_sha.values()))):
+        others = select(ImageName.image_id, ImageName.name).where(ImageName.image_id.in_(part))
+        firsts = select(Image.id, Image.file_name).where(Image.id.in_(part))
+        for query in (others, firsts):
+            names.update((image_id, name) for image_id, name in session.execute(query))
     return ContentIndex(by_sha, names)
 
 
@@ -267,7 +290,7 @@ def iter_image_bytes(
         yield out
 
 
-def image_headers(store: Store, collection: str) -> list[Any]:
+def image_headers(store: Store, collection_id: int) -> list[Any]:
     """Id, file name, header fields and known label of every image of a collection, by id:
     what decoding a collection for clustering needs before it reads any bytes."""
     with store.session() as session:
@@ -282,7 +305,7 @@ def image_headers(store: Store, collection: str) -> list[Any]:
                     Image.format,
                     Image.known_label,
                 )
-                .where(Image.collection_id == collection_id(session, collection))
+                .where(Image.collection_id == collection_id)
                 .order_by(Image.id)
             ).all()
         )

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from pixclass.errors import ConflictError, InputError, NotFoundError
+from pixclass.errors import ConflictError, InputError, NotFoundError, hide_paths
 from pixclass.store.collections import collection_id, ensure_collection
 from pixclass.store.db import Store
 from pixclass.store.runs import Heartbeat, interrupted, started_here, this_host
@@ -164,8 +164,9 @@ def finish_job(store: Store, job_id: int, result: dict[str, Any]) -> None:
 
 
 def fail_job(store: Store, job_id: int, error: str) -> None:
-    """Mark a job failed with ``error`` (unless it already finished)."""
-    _finish(store, job_id, "failed", error=error)
+    """Mark a job failed with ``error`` (unless it already finished); absolute paths in it are
+    cut to their file names, as for a run's error."""
+    _finish(store, job_id, "failed", error=hide_paths(error))
 
 
 def mark_cancelled(store: Store, job_id: int) -> None:

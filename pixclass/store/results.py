@@ -18,7 +18,8 @@ import numpy as np
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from pixclass.errors import InputError, NotFoundError
+from pixclass.errors import ConflictError, InputError, NotFoundError
+from pixclass.store.correction_log import record, snapshot
 from pixclass.store.db import Store
 from pixclass.store.runs import latest_done_run, run_row
 from pixclass.store.schema import Assignment, Cluster, Image, Run, RunModel, utcnow
@@ -70,6 +71,8 @@ class RunResult:
     timings: dict[str, float]
     metrics: dict[str, Any]
     model: bytes | None
+    # Images a person placed, carried into a new run (learning); None: none.
+    set_by_person: np.ndarray | None = None
 
 
 def save_result(store: Store, run_id: int, result: RunResult) -> None:
@@ -83,13 +86,14 @@ def save_result(store: Store, run_id: int, result: RunResult) -> None:
         session.execute(insert(Cluster), _cluster_rows(run_id, labels, ids, result))
         now = utcnow()
         xy = result.embedding_2d
+        person = result.set_by_person
         rows = [
             {
                 "run_id": run_id,
                 "image_id": image_id,
                 "cluster": int(labels[i]) if labels[i] >= 0 else None,
                 "confidence": float(result.confidence[i]),
-                "set_by_person": False,
+                "set_by_person": bool(person[i]) if person is not None else False,
                 "updated_at": now,
                 "x": float(xy[i, 0]) if xy is not None else None,
                 "y": float(xy[i, 1]) if xy is not None else None,
@@ -164,7 +168,7 @@ def find_cluster(session: Session, run_id: int, cluster: str | int) -> Cluster:
         if text in (str(c.index), display_name(c.index, None)) or (c.name and c.name == text):
             return c
     known = ", ".join(display_name(c.index, c.name) for c in sorted(clusters, key=_by_index))
-    raise NotFoundError(f"run {run_id} has no cluster {text!r} (clusters: {known or 'none'})")
+    raise NotFoundError(f"run {run_id} has no class {text!r} (classes: {known or 'none'})")
 
 
 def cluster_index(store: Store, run_id: int, cluster: str | int) -> int:
@@ -177,21 +181,62 @@ def _by_index(cluster: Cluster) -> int:
     return cluster.index
 
 
-def rename_cluster(store: Store, run_id: int, cluster: str | int, name: str) -> ClusterInfo:
-    """Give a cluster a name (an empty name goes back to ``cluster-N``)."""
+def set_cluster_names(store: Store, run_id: int, names: Mapping[int, str]) -> None:
+    """Name the classes of a run being made (names carried over from the run it comes from).
+
+    Not a correction (nothing to undo): the new run starts with these names.
+    """
+    with store.write() as session:
+        run_row(session, run_id)
+        for index, name in names.items():
+            session.execute(
+                update(Cluster)
+                .where(Cluster.run_id == run_id, Cluster.index == int(index))
+                .values(name=name)
+            )
+
+
+def rename_cluster(
+    store: Store, run_id: int, cluster: str | int, name: str, *, who: str = ""
+) -> ClusterInfo:
+    """Give a cluster a name (an empty name goes back to ``cluster-N``).
+
+    Names are unique within a run (an export makes one folder per name): a name another class
+    has, or shows as (``cluster-4``), is refused with a ``ConflictError`` naming that class.
+    """
     cleaned = name.strip()
     if len(cleaned) > 200:
         raise InputError("a cluster name can have at most 200 characters")
     with store.write() as session:
         run_row(session, run_id)
         found = find_cluster(session, run_id, cluster)
+        if cleaned:
+            _check_name_free(session, run_id, found.index, cleaned)
+        before = snapshot(session, run_id, [], {found.index})
+        old = display_name(found.index, found.name)
         found.name = cleaned or None
         session.flush()
+        after = snapshot(session, run_id, [], {found.index})
+        new = display_name(found.index, found.name)
+        summary = f"renamed {old} to {new}"
+        record(session, run_id, who=who, kind="rename", summary=summary, before=before, after=after)
         return cluster_info(found)
 
 
+def _check_name_free(session: Session, run_id: int, index: int, name: str) -> None:
+    for other in session.scalars(
+        select(Cluster).where(Cluster.run_id == run_id, Cluster.index != index)
+    ):
+        if name in (other.name, display_name(other.index, None)):
+            raise ConflictError(
+                f"class {other.index} ({display_name(other.index, other.name)}) of run "
+                f"{run_id} already has the name {name!r}; choose another name or rename that "
+                "class first"
+            )
+
+
 def assign_image(
-    store: Store, image_id: int, cluster: str | int, *, run_id: int | None = None
+    store: Store, image_id: int, cluster: str | int, *, run_id: int | None = None, who: str = ""
 ) -> tuple[int, ClusterInfo]:
     """A person's correction: put an image in a cluster of a run (default: the newest done run).
 
@@ -213,15 +258,34 @@ def assign_image(
             raise InputError(f"image {image_id} is not in the collection of run {run_id}")
         target = find_cluster(session, run_id, cluster)
         row = session.get(Assignment, (run_id, image_id))
+        was = None if row is None else row.cluster
+        touched = {target.index} | ({was} if was is not None else set())
+        before = snapshot(session, run_id, [image_id], touched)
         if row is None:
             row = Assignment(run_id=run_id, image_id=image_id, x=None, y=None)
             session.add(row)
+        if was != target.index:  # keep the class sizes equal to their assignments
+            _add_to_size(session, run_id, was, -1)
+            _add_to_size(session, run_id, target.index, 1)
         row.cluster = target.index
         row.confidence = 1.0
         row.set_by_person = True
         row.updated_at = utcnow()
         session.flush()
+        session.refresh(target)
+        after = snapshot(session, run_id, [image_id], touched)
+        summary = f"moved image {image_id} to {display_name(target.index, target.name)}"
+        record(session, run_id, who=who, kind="move", summary=summary, before=before, after=after)
         return run_id, cluster_info(target)
+
+
+def _add_to_size(session: Session, run_id: int, index: int | None, n: int) -> None:
+    if index is not None:
+        session.execute(
+            update(Cluster)
+            .where(Cluster.run_id == run_id, Cluster.index == index)
+            .values(size=Cluster.size + n)
+        )
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from pixclass.errors import NotFoundError
+from pixclass.errors import NotFoundError, hide_paths
 from pixclass.store.collections import collection_id
 from pixclass.store.db import Store
 from pixclass.store.schema import Assignment, Collection, Run, utcnow
@@ -107,12 +107,16 @@ def beat(store: Store, run_id: int) -> None:
 
 
 def fail_run(store: Store, run_id: int, error: str) -> None:
-    """Mark a run failed with ``error`` (unless it already finished)."""
+    """Mark a run failed with ``error`` (unless it already finished).
+
+    Absolute paths in ``error`` are cut to their file names: the error is shown in the app and
+    sent in notifications, and the folders an image came from are the server's business.
+    """
     with store.write() as session:
         session.execute(
             update(Run)
             .where(Run.id == run_id, Run.status.not_in(FINISHED))
-            .values(status="failed", error=error, finished_at=utcnow())
+            .values(status="failed", error=hide_paths(error), finished_at=utcnow())
         )
 
 

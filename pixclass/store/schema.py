@@ -269,7 +269,7 @@ class Assignment(Base):
     y: Mapped[float | None] = mapped_column(Float)
 
 
-JOB_KINDS = ("cluster", "ingest", "classify")
+JOB_KINDS = ("cluster", "ingest", "classify", "learn")
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
 
 
@@ -328,6 +328,13 @@ class NotificationSend(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     sent_at: Mapped[datetime] = mapped_column(Timestamp())
     duration: Mapped[float] = mapped_column(Float, default=0.0)
+    # "sent", "retrying" (another try at next_attempt_at, until give_up_at) or "failed" (for
+    # good). target_key is Target.key (a fingerprint of the URL); payload the message sent.
+    status: Mapped[str] = mapped_column(String(16), default="sent", index=True)
+    target_key: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    give_up_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
 
 class InboxFile(Base):
@@ -351,3 +358,30 @@ class InboxFile(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     image_id: Mapped[int | None] = mapped_column(IdType)
     processed_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
+
+
+CORRECTION_KINDS = ("move", "confirm", "merge", "split", "rename")
+
+
+class Correction(Base):
+    """One correction a person made to a run, with the state it changed before and after.
+
+    ``before``/``after`` hold the assignments the correction touched (``[image_id, cluster,
+    confidence, set_by_person, updated_at]``, or ``[image_id, None, None, None, None]`` for an
+    image the run held no assignment for) and the classes (``[index, name,
+    representative_image_id]``, ``created`` for classes it made). Undo writes ``before`` back;
+    ``undone_at`` marks an undone event (kept, never deleted, so the log stays whole).
+    """
+
+    __tablename__ = "corrections"
+    __table_args__ = (Index("ix_corrections_run", "run_id", "id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    who: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text)
+    before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)
+    undone_at: Mapped[datetime | None] = mapped_column(Timestamp())

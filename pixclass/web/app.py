@@ -10,37 +10,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
 import pixclass
 from pixclass.config import Settings
 from pixclass.services.collections import Store, open_store
-from pixclass.web.auth import AppToken, Principal, Sessions, authenticate, resolve_app_token
+from pixclass.web.auth import Principal, Sessions, authenticate, resolve_app_token
+from pixclass.web.deps import AppContext, render
 from pixclass.web.errors import register_error_handlers
 from pixclass.web.hardening import EdgeChecks, SecurityHeaders, register_parse_error_handlers
 from pixclass.web.live import install_live
 from pixclass.web.templating import make_templates
 
 HERE = Path(__file__).parent
-
-
-@dataclass
-class AppContext:
-    """What every route needs, made once per app."""
-
-    settings: Settings
-    store: Store
-    token: AppToken
-    sessions: Sessions
-    templates: Jinja2Templates
 
 
 def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
@@ -85,19 +73,27 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=protected)
     async def openapi_schema() -> JSONResponse:
-        return JSONResponse(app.openapi())
+        return JSONResponse(with_bearer_scheme(app.openapi()))
 
     @app.get("/docs", include_in_schema=False, dependencies=protected)
-    async def api_docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="pixclass API",
-            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="data:,",
-        )
+    async def api_docs(request: Request) -> HTMLResponse:
+        return render(request, "docs.html")
 
     return app
+
+
+def with_bearer_scheme(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema saying every operation takes the app's token as a bearer token, which gives
+    /docs its Authorize button (the routes check it themselves, in ``require_user``)."""
+    components = schema.setdefault("components", {})
+    components.setdefault("securitySchemes", {})["appToken"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The app's token: the one the login page asks for "
+        "(PIXCLASS_APP_TOKEN, else <data dir>/app-token).",
+    }
+    schema["security"] = [{"appToken": []}]
+    return schema
 
 
 async def require_user(request: Request) -> Principal:
@@ -115,6 +111,7 @@ def _include_routers(app: FastAPI) -> None:
         collections,
         export,
         images,
+        learning,
         login,
         map,
         notifications,
@@ -136,6 +133,7 @@ def _include_routers(app: FastAPI) -> None:
         classify,
         export,
         notifications,
+        learning,
     ):
         _name_operations(module.api)
         app.include_router(module.pages, dependencies=protected)

@@ -13,7 +13,7 @@ from pixclass.services.classify import Classified, classify_files, classify_targ
 from pixclass.web.uploads import UploadLimits, receive_upload, upload_folder
 
 if TYPE_CHECKING:
-    from pixclass.web.app import AppContext
+    from pixclass.web.deps import AppContext
 
 # Classifying is for a few images at a time; more belong in an upload and a run.
 MAX_CLASSIFY_FILES = 1000
@@ -40,9 +40,11 @@ async def classify_upload(
                 f"classify at most {MAX_CLASSIFY_FILES} images at once; upload larger sets "
                 "on the Upload page and start a run"
             )
-        files = [(name, (folder / name).read_bytes()) for name in images]
-    results = []
-    if files:
-        results = await run_in_threadpool(classify_files, ctx.store, collection.name, chosen, files)
+        files = [(name, folder / name) for name in images]
+        results = []
+        if files:
+            results = await run_in_threadpool(
+                classify_files, ctx.store, collection.name, chosen, files, ctx.settings
+            )
     skipped = [Classified(s.path, None, False, None, None, 0.0, False, s.reason) for s in refused]
     return results + skipped, chosen

@@ -260,3 +260,41 @@ class SendOut(BaseModel):
     attempts: int
     sent_at: datetime | str
     duration: float
+    # Recorded sends only: their number, "sent" / "retrying" / "failed", the next try.
+    id: int | None = None
+    status: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+class CorrectionOut(BaseModel):
+    """One logged correction (move, confirm, merge, split, rename)."""
+
+    id: int
+    run_id: int
+    who: str
+    at: datetime
+    kind: str
+    summary: str
+    n_images: int
+    undone: bool
+
+    @classmethod
+    def of(cls, event: Any) -> CorrectionOut:
+        return cls(**event.__dict__)
+
+
+class ReviewItemOut(BaseModel):
+    """An image of the review queue and why it is there."""
+
+    image_id: int
+    cluster: int | None
+    class_name: str
+    confidence: float
+    set_by_person: bool
+    reason: str
+    runner_up: str | None
+    group_size: int
+
+    @classmethod
+    def of(cls, item: Any) -> ReviewItemOut:
+        return cls(**item.__dict__)

@@ -299,21 +299,18 @@ def ingest_received(
     if not received.files and not received.rejected:
         raise InputError("the upload held no files; choose images, a folder or a .zip")
     # One ingest of the folder: it opens the zips in it too, and a bad one is a skipped entry.
-    reports = [ingest(store, received.folder, collection, settings=settings)]
-    skipped = list(received.rejected)
-    for report in reports:
-        skipped.extend(_relative(item, received.folder) for item in report.skipped)
+    report = ingest(store, received.folder, collection, settings=settings)
+    skipped = [*received.rejected, *(_relative(s, received.folder) for s in report.skipped)]
     if broken:
-        added = sum(r.added for r in reports)
         raise InputError(
             f"the upload broke off ({broken}); the {len(received.files)} file(s) received "
-            f"whole before that were kept ({added} added). Send the rest again."
+            f"whole before that were kept ({report.added} added). Send the rest again."
         )
     return UploadReport(
         collection=collection,
         received=len(received.files),
-        added=sum(r.added for r in reports),
-        present=sum(r.present for r in reports),
+        added=report.added,
+        present=report.present,
         skipped=skipped,
         seconds=time.perf_counter() - started,
     )

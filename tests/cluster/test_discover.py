@@ -162,3 +162,28 @@ def test_model_bytes_round_trip(shapes) -> None:
     again = Model.from_bytes(model.to_bytes())
     assert again.n_clusters == model.n_clusters
     assert np.array_equal(again.predict(images[:10])[0], model.predict(images[:10])[0])
+
+
+@pytest.mark.slow
+def test_progress_moves_through_the_features_stage() -> None:
+    """A job's card must not sit at the start of "features" while the extractor works: the
+    stage is reported as it goes, also for an extractor that cannot report itself (pixels)."""
+    from pixclass.jobs.kinds import CLUSTER_PLAN
+
+    digits = load_dataset("digits")
+    images = digits.images
+    calls: list[tuple[str, int, int]] = []
+    discover(
+        images,
+        features="pixels",
+        n_clusters=10,
+        seed=0,
+        refine=False,
+        progress=lambda stage, done, total: calls.append((stage, done, total)),
+    )
+    middle = [(d, t) for s, d, t in calls if s == "features" and t == len(images) and 0 < d < t]
+    assert len(middle) >= 2, [c for c in calls if c[0] == "features"]
+    start, end = CLUSTER_PLAN["features"]
+    shares = [start + (end - start) * d / t for d, t in middle]
+    assert start < min(shares) and max(shares) < end
+    assert not [c for c in calls if c[0] == "embed"]  # no stage the job's plan does not know

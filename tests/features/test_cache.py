@@ -224,3 +224,22 @@ def test_batches_streamed_through_the_cache_stay_unmerged(
     result = extract_features(extractor, many, keys, tmp_path)
     assert extractor.rows_computed == 0
     np.testing.assert_array_equal(result, extractor.transform(many))
+
+
+def test_transform_reporting_gives_the_same_rows_and_reports_each_chunk() -> None:
+    from pixclass.features.cache import transform_reporting
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(50, 6, 6), dtype=np.uint8)
+    extractor = get_extractor("pixels")
+    calls: list[tuple[str, int, int]] = []
+    rows = transform_reporting(
+        extractor, images, lambda *c: calls.append(c), stage="features", chunk=16
+    )
+    np.testing.assert_array_equal(rows, extractor.transform(images))
+    assert calls == [("features", d, 50) for d in (0, 16, 32, 48, 50)]
+    # An extractor that reports itself is given the callback, under the stage asked for.
+    counting = CountingExtractor()
+    seen: list[tuple[str, int, int]] = []
+    transform_reporting(counting, images, lambda *c: seen.append(c), stage="features")
+    assert {stage for stage, _, _ in seen} <= {"features"}

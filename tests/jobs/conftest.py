@@ -25,8 +25,14 @@ def _mnist(mnist_dir: Path) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Jobs run inside ``submit_job``; no configured notification targets."""
-    return Settings(data_dir=tmp_path / "data", queue_url="immediate", base_url=BASE_URL)
+    """Jobs run inside ``submit_job``; no configured notification targets; notifications may go
+    to the loopback receivers of the tests."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        queue_url="immediate",
+        base_url=BASE_URL,
+        notify_allow_private=True,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -38,7 +38,9 @@ notify = import_notify_group()
 def run(args: list[str], tmp_path: Path, config: str = "") -> tuple[int, str]:
     config_file = tmp_path / "config.toml"
     config_file.write_text("[pixclass]\n" + config)
-    settings = load_settings(config_file=config_file, environ={}, data_dir=str(tmp_path))
+    settings = load_settings(
+        config_file=config_file, environ={}, data_dir=str(tmp_path), notify_allow_private=True
+    )
     result = CliRunner(env={"COLUMNS": "200"}).invoke(
         notify, args, obj={"settings": settings}, catch_exceptions=False
     )

@@ -28,7 +28,9 @@ def test_twenty_sends_with_one_target_failing(httpserver: HTTPServer) -> None:
         parse_target(f"json://127.0.0.1:{free_port()}/closed"),  # nothing listens there
     ]
     recorded: list[SendResult] = []
-    notifier = Notifier(targets, retries=2, backoff=0.001, on_result=recorded.append)
+    notifier = Notifier(
+        targets, retries=2, backoff=0.001, on_result=recorded.append, allow_private=True
+    )
 
     for run in range(20):
         notifier.send(RunFinished("birds", run, [("crow", run + 1)]))
@@ -56,7 +58,9 @@ def test_http_4xx_is_permanent_except_429(httpserver: HTTPServer, status: int, t
     httpserver.expect_request("/hook").respond_with_data("nope", status=status)
     target = parse_target(f"json://127.0.0.1:{httpserver.port}/hook")
 
-    [result] = Notifier([target], retries=2, backoff=0.001).send(RunFinished("b", 1, []))
+    [result] = Notifier([target], retries=2, backoff=0.001, allow_private=True).send(
+        RunFinished("b", 1, [])
+    )
 
     assert not result.ok
     assert result.attempts == tries
@@ -78,7 +82,7 @@ def test_a_slow_target_does_not_hold_the_others(httpserver: HTTPServer) -> None:
         def on_result(result: SendResult) -> None:
             arrivals.append(result.target.split("?")[0].rsplit("/", 1)[1])
 
-        notifier = Notifier(targets, retries=0, on_result=on_result)
+        notifier = Notifier(targets, retries=0, on_result=on_result, allow_private=True)
         results = notifier.send(RunFinished("b", 1, []))
 
     assert arrivals == ["fast", "slow"]
@@ -90,7 +94,7 @@ def test_a_slow_target_does_not_hold_the_others(httpserver: HTTPServer) -> None:
 def test_a_missing_secret_is_a_result_not_an_exception() -> None:
     target = Target("json://127.0.0.1:9/hook?:token={secret:nowhere}")
 
-    [result] = Notifier([target]).send(RunFinished("b", 1, []))
+    [result] = Notifier([target], allow_private=True).send(RunFinished("b", 1, []))
 
     assert not result.ok and result.attempts == 0
     assert "PIXCLASS_SECRET_NOWHERE" in (result.error or "")
@@ -103,7 +107,9 @@ def test_a_failing_result_hook_does_not_stop_sending(httpserver: HTTPServer) -> 
     def explode(result: SendResult) -> None:
         raise RuntimeError("the store is down")
 
-    [result] = Notifier([target], on_result=explode).send(RunFinished("b", 1, []))
+    [result] = Notifier([target], on_result=explode, allow_private=True).send(
+        RunFinished("b", 1, [])
+    )
 
     assert result.ok
 

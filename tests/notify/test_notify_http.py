@@ -37,7 +37,7 @@ def test_json_webhook_gets_title_body_event_and_attachment(receiver: HTTPServer)
     target = parse_target(f"json://127.0.0.1:{receiver.port}/hook")
     event = RunFinished("birds", 12, [("crow", 5), ("owl", 2)], montage_png=PNG)
 
-    [result] = Notifier([target]).send(event)
+    [result] = Notifier([target], allow_private=True).send(event)
 
     assert result.ok, result.error
     [request] = requests_to(receiver, "/hook")
@@ -55,7 +55,7 @@ def test_form_post_gets_fields_and_the_montage_as_a_file(receiver: HTTPServer) -
     target = parse_target(f"form://127.0.0.1:{receiver.port}/form")
     event = RunFinished("birds", 3, [("crow", 5)], montage_png=PNG)
 
-    [result] = Notifier([target]).send(event)
+    [result] = Notifier([target], allow_private=True).send(event)
 
     assert result.ok, result.error
     [request] = requests_to(receiver, "/form")
@@ -73,7 +73,9 @@ def test_notify_run_style_form_gets_a_plain_form_body(receiver: HTTPServer) -> N
     target = parse_target(url, attach=False)
     assert not parse_target("forms://notify.run/AbCdEf123").attach
 
-    [result] = Notifier([target]).send(RunFinished("birds", 3, [("crow", 5)], montage_png=PNG))
+    [result] = Notifier([target], allow_private=True).send(
+        RunFinished("birds", 3, [("crow", 5)], montage_png=PNG)
+    )
 
     assert result.ok, result.error
     [request] = requests_to(receiver, "/notifyrun-channel")
@@ -91,7 +93,7 @@ def test_ntfy_on_a_private_host_gets_title_and_message(receiver: HTTPServer) -> 
         ReviewNeeded("birds", 4, 17, link="http://pix.local/runs/4/review"),
     ]
 
-    notifier = Notifier([target])
+    notifier = Notifier([target], allow_private=True)
     results = [r for event in events for r in notifier.send(event)]
 
     assert [r.ok for r in results] == [True, True, True]
@@ -109,7 +111,9 @@ def test_ntfy_on_a_private_host_gets_title_and_message(receiver: HTTPServer) -> 
 def test_ntfy_gets_the_montage_as_an_upload(receiver: HTTPServer) -> None:
     target = parse_target(f"ntfy://127.0.0.1:{receiver.port}/pixclass-alerts")
 
-    [result] = Notifier([target]).send(RunFinished("birds", 5, [("crow", 1)], montage_png=PNG))
+    [result] = Notifier([target], allow_private=True).send(
+        RunFinished("birds", 5, [("crow", 1)], montage_png=PNG)
+    )
 
     assert result.ok, result.error
     [upload] = requests_to(receiver, "/pixclass-alerts")
@@ -121,7 +125,7 @@ def test_ntfy_gets_the_montage_as_an_upload(receiver: HTTPServer) -> None:
 def test_tags_pick_the_events_a_target_gets(receiver: HTTPServer) -> None:
     only_failures = parse_target(f"json://127.0.0.1:{receiver.port}/hook", tags=["run-failed"])
     everything = parse_target(f"form://127.0.0.1:{receiver.port}/form")
-    notifier = Notifier([only_failures, everything])
+    notifier = Notifier([only_failures, everything], allow_private=True)
 
     finished = notifier.send(RunFinished("birds", 1, [("crow", 1)]))
     failed = notifier.send(RunFailed("birds", 2, "boom"))

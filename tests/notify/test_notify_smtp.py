@@ -47,7 +47,9 @@ def test_run_finished_mail_arrives_with_montage(
         montage_png=montage_png(images, columns=5, cell=32),
     )
     secrets = Secrets.load(_settings_without_file(), environ={"PIXCLASS_SECRET_MAIL": PASSWORD})
-    notifier = Notifier([parse_target(mail_url(smtp_server.port))], secrets=secrets)
+    notifier = Notifier(
+        [parse_target(mail_url(smtp_server.port))], secrets=secrets, allow_private=True
+    )
 
     [result] = notifier.send(event)
 
@@ -88,6 +90,7 @@ def test_outlook_535_is_reported_not_retried_and_password_stays_hidden(
         retries=3,
         backoff=0.01,
         on_result=recorded.append,
+        allow_private=True,
     )
 
     [result] = notifier.send(RunFinished("digits", 8, [("zeros", 3)]))

@@ -1,5 +1,5 @@
-"""A person's corrections in bulk (move, confirm, merge, split), the queries the web app browses
-with, and adding a few uploaded files at once: on SQLite and PostgreSQL."""
+"""A person's corrections in bulk (move, confirm, merge, split) and the queries the web app
+browses with: on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from store_runs import stored_run
-from store_samples import mnist_arrays, png_bytes, write_mnist_pngs
+from store_samples import write_mnist_pngs
 
 from pixclass.errors import InputError, NotFoundError
 from pixclass.services.ingest import ingest
-from pixclass.store import Store, create_collection, effective_classes, list_clusters, list_images
+from pixclass.store import Store, effective_classes, list_clusters, list_images
 from pixclass.store.browse import (
     class_cards,
     class_images,
@@ -20,7 +20,6 @@ from pixclass.store.browse import (
     review_queue,
 )
 from pixclass.store.corrections import confirm_images, merge_clusters, move_images, split_cluster
-from pixclass.store.uploads import add_files
 
 pytestmark = pytest.mark.usefixtures("mnist_available")
 
@@ -102,20 +101,3 @@ def test_map_points_are_parallel_arrays(eight: tuple[Store, int, list[int]]) -> 
     assert list(points.image_ids) == ids
     assert list(points.cluster) == [0, 0, 0, 1, 1, 2, 2, 2]
     assert points.x.dtype.name == "float32" and points.x[1] == 2.0 and points.y[1] == 3.0
-
-
-def test_add_files_matches_ingest(store: Store) -> None:
-    create_collection(store, "few")
-    images, _ = mnist_arrays(2)
-    first, second = png_bytes(images[0]), png_bytes(images[1])
-    files = [("a.png", first), ("b.png", b"not an image"), ("c.png", first)]
-    added = add_files(store, "few", files)
-    assert [(a.name, a.new, a.reason is None) for a in added] == [
-        ("a.png", True, True),
-        ("b.png", False, False),
-        ("c.png", False, True),
-    ]
-    assert added[0].image_id == added[2].image_id
-    again = add_files(store, "few", [("d.png", second), ("a.png", first)])
-    assert again[0].new and not again[1].new
-    assert len(list_images(store, "few")) == 2

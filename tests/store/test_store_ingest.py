@@ -1,4 +1,5 @@
-"""Ingest: byte-identical, idempotent, names kept, bad files reported, thumbnails, datasets."""
+"""Ingest: byte-identical, idempotent, names kept, bad files reported, thumbnails, datasets; files
+given one by one (uploads, an inbox) take the same path."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from store_samples import photo_bytes, write_bad_files, write_mnist_pngs
+from store_samples import mnist_arrays, photo_bytes, png_bytes, write_bad_files, write_mnist_pngs
 
 from pixclass.config import Settings
 from pixclass.errors import InputError
+from pixclass.services import ingest as ingest_module
 from pixclass.services.ingest import ingest
 from pixclass.store import (
     Store,
@@ -157,3 +159,59 @@ def test_directory_blob_store(settings: Settings, store: Store, tmp_path: Path) 
         assert check_consistency(files_store).ok
         delete_collection(files_store, "digits")
         assert list(blob_dir.glob("??/??/*.bin")) == []
+
+
+def test_files_given_as_bytes(store: Store) -> None:
+    images, _ = mnist_arrays(2)
+    first, second = png_bytes(images[0]), png_bytes(images[1])
+    files = [("a.png", first), ("b.png", b"not an image"), ("c.png", first)]
+    result = ingest(store, files, "few")
+    assert (result.added, result.present, result.names_added) == (1, 1, 1)
+    assert result.new_names == {"a.png"}
+    assert result.image_ids["a.png"] == result.image_ids["c.png"]
+    assert [s.path for s in result.skipped] == ["b.png"] and "b.png" not in result.image_ids
+    again = ingest(store, [("d.png", second), ("a.png", first)], "few")
+    assert again.new_names == {"d.png"} and (again.added, again.present) == (1, 1)
+    assert again.image_ids["a.png"] == result.image_ids["a.png"]
+    assert len(list_images(store, "few")) == 2
+    image_id = result.image_ids["a.png"]
+    assert image_names(store, image_id) == ["a.png", "c.png"]
+
+
+@pytest.mark.parametrize("few_files", [0, 10_000], ids=["whole-index", "looked-up"])
+def test_a_few_files_and_many_take_the_same_path(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, few_files: int
+) -> None:
+    """Looking up only the files' own hashes decides as reading the collection's whole index."""
+    monkeypatch.setattr(ingest_module, "FEW_FILES", few_files)
+    written = write_mnist_pngs(tmp_path / "digits", 12)
+    ingest(store, tmp_path / "digits", "digits")
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "again.png").write_bytes(written["00003.png"])
+    (tmp_path / "inbox" / "broken.png").write_bytes(b"\x89PNG\r\n")
+    more = write_mnist_pngs(tmp_path / "more", 14)
+    (tmp_path / "inbox" / "new.png").write_bytes(more["00013.png"])
+    names = ["again.png", "broken.png", "new.png", "missing.png"]
+    entries = [(name, tmp_path / "inbox" / name) for name in names]
+    entries.append(("00004.png", written["00004.png"]))  # bytes and paths mix
+    result = ingest(store, entries, "digits", batch_size=2)
+    assert (result.added, result.present, result.names_added) == (1, 2, 1)
+    assert result.new_names == {"new.png"}
+    assert sorted(s.path for s in result.skipped) == ["broken.png", "missing.png"]
+    by_name = {i.file_name: i.id for i in list_images(store, "digits")}
+    assert result.image_ids["again.png"] == by_name["00003.png"]
+    assert result.image_ids["00004.png"] == by_name["00004.png"]
+    assert image_names(store, by_name["00003.png"]) == ["00003.png", "again.png"]
+    assert check_consistency(store).ok
+
+
+def test_a_file_given_by_path_is_read_within_the_size_limit(
+    settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.jpg"
+    big.write_bytes(photo_bytes(64, 64) + bytes(2 * 1024 * 1024))
+    small = replace(settings, file_max_mb=1)
+    result = ingest(store, [("big.jpg", big)], "limits", settings=small)
+    assert result.added == 0
+    assert [s.path for s in result.skipped] == ["big.jpg"]
+    assert "too large" in result.skipped[0].reason and "file_max_mb" in result.skipped[0].reason

@@ -38,7 +38,7 @@
     document.querySelectorAll("form.selection").forEach(function (f) {
       if (window.pixclassSelection) window.pixclassSelection.update(f);
     });
-    document.dispatchEvent(new CustomEvent("pixclass:reloaded"));
+    document.dispatchEvent(new CustomEvent("pixclass:reloaded", { detail: { own: !!own } }));
     return true;
   }
 

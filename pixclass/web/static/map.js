@@ -31,16 +31,19 @@
     return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
   }
 
-  async function load() {
+  // keepView: the points were loaded before and changed under the page (another window moved
+  // images, new images were classified into the run): draw them again where the person looks.
+  async function load(keepView) {
     const headers = { "Accept": "application/json" };
     const meta = await (await fetch("/api/runs/" + runId + "/map", { headers })).json();
+    colors = {}; names = {}; sizes = {};
     meta.classes.forEach(function (c) {
       colors[c.index] = hexToRgb(c.color);
       names[c.index] = c.display_name;
       sizes[c.index] = c.size;
     });
     colors[-1] = [176, 176, 176];
-    names[-1] = "no class";
+    names[-1] = "unknown";
     const buffer = await (await fetch(meta.binary)).arrayBuffer();
     const count = new DataView(buffer).getUint32(4, true);
     n = count;
@@ -50,9 +53,13 @@
     cls = new Int32Array(buffer.slice(8 + 12 * n, 8 + 16 * n)); // a copy: moves change it
     selected = new Uint8Array(n);
     computeBounds();
-    resize();
+    grid = null;
+    if (keepView) { draw(); updateSelectionUi(); } else { resize(); }
     renderLegend(meta.classes);
-    status.textContent = n.toLocaleString() + " images";
+    // Images classified after the run have a class but no place on the map: say so.
+    const later = Math.max(0, meta.n - n);
+    status.textContent = n.toLocaleString() + " images" +
+      (later ? " · " + later.toLocaleString() + " classified later, not on the map" : "");
   }
 
   function computeBounds() {
@@ -390,5 +397,11 @@
   });
   window.addEventListener("resize", function () { if (n) resize(); });
 
-  load().catch(function (error) { status.textContent = "Could not load the map: " + error.message; });
+  load(false).catch(function (error) { status.textContent = "Could not load the map: " + error.message; });
+  // The page's version moved because of another window or a job (not this page's own move,
+  // which it has drawn already): the count, the legend and the points are fetched again.
+  document.addEventListener("pixclass:reloaded", function (event) {
+    if (event.detail && event.detail.own) return;
+    load(true).catch(function (error) { flash("Could not reload the map: " + error.message, "error"); });
+  });
 })();
