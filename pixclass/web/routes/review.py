@@ -3,15 +3,14 @@ there; one click confirms the class or moves the image."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from pixclass.services.collections import Store
 from pixclass.services.corrections import confirm_images
 from pixclass.services.pages import nav
 from pixclass.services.review import teaching_queue
 from pixclass.services.runs import class_cards, count_unreviewed
-from pixclass.web.deps import render, store, who
+from pixclass.web.deps import StoreDep, render, who
 from pixclass.web.responses import flash
 from pixclass.web.schemas import ConfirmRequest, CountOut, ReviewItemOut
 
@@ -22,9 +21,7 @@ PAGE = 48
 
 
 @pages.get("/runs/{run_id}/review")
-def review_page(
-    request: Request, run_id: int, offset: int = 0, db: Store = Depends(store)
-) -> Response:
+def review_page(request: Request, db: StoreDep, run_id: int, offset: int = 0) -> Response:
     return render(
         request,
         "review.html",
@@ -40,10 +37,7 @@ def review_page(
 
 @pages.post("/runs/{run_id}/confirm")
 def confirm_page(
-    request: Request,
-    run_id: int,
-    image_ids: list[int] = Form(default=[]),
-    db: Store = Depends(store),
+    request: Request, db: StoreDep, run_id: int, image_ids: list[int] = Form(default=[])
 ) -> Response:
     count = confirm_images(db, run_id, image_ids, who=who(request))
     return flash(f"Confirmed {count} image(s).", removed=[f"img-{i}" for i in image_ids])
@@ -51,7 +45,7 @@ def confirm_page(
 
 @api.get("/runs/{run_id}/review")
 def review_api(
-    run_id: int, offset: int = 0, limit: int = PAGE, db: Store = Depends(store)
+    db: StoreDep, run_id: int, offset: int = 0, limit: int = PAGE
 ) -> list[ReviewItemOut]:
     """Images no person has confirmed or moved, those that teach the model most first: one per
     group of similar uncertain images before a second of any; ``reason`` says why."""
@@ -60,8 +54,6 @@ def review_api(
 
 
 @api.post("/runs/{run_id}/confirm")
-def confirm_api(
-    request: Request, run_id: int, body: ConfirmRequest, db: Store = Depends(store)
-) -> CountOut:
+def confirm_api(request: Request, db: StoreDep, run_id: int, body: ConfirmRequest) -> CountOut:
     """A person confirms the class the run gave these images."""
     return CountOut(count=confirm_images(db, run_id, body.image_ids, who=who(request)))
