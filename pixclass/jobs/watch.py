@@ -114,8 +114,13 @@ def scan_inbox(folder: Path) -> Iterator[InboxFile]:
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((Path(entry.path), f"{prefix}{entry.name}/"))
-                elif entry.is_file() and is_candidate(entry.name):
-                    stat = entry.stat()
+                elif is_candidate(entry.name) and not entry.is_dir():
+                    # Not only regular files: a FIFO, a device link or a broken link named like
+                    # an image is reported (once) with its reason; reading it never blocks.
+                    try:
+                        stat = entry.stat()
+                    except FileNotFoundError:  # a broken link: judged by the link itself
+                        stat = entry.stat(follow_symlinks=False)
                     yield InboxFile(
                         f"{prefix}{entry.name}", Path(entry.path), stat.st_size, stat.st_mtime_ns
                     )

@@ -75,7 +75,6 @@ def learn_run(
         raise InputError(f"run {run_id} is {old.status}; only a finished run can be learned from")
     tell = report(progress)
     started = time.perf_counter()
-    loaded = loaded_run(store, run_id)
     shown = effective_classes(store, run_id)
     known = _labels(store, run_id, shown)
     if not known.person.any() and not _corrected(store, run_id):
@@ -83,6 +82,7 @@ def learn_run(
             f"run {run_id} has no corrections to learn from yet; move, confirm, split or "
             "rename something first"
         )
+    loaded = loaded_run(store, run_id)
     rng = np.random.default_rng(seed)
     rows, weights = _training_rows(known, person_weight, rng)
     model, proba = _learn(store, loaded, known, rows, weights, seed, tell)

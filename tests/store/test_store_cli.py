@@ -156,3 +156,23 @@ def test_recut_makes_a_new_run_with_other_counts_and_keeps_names(
     # The old run is untouched; a bad k is one clear line.
     assert len([c for c in list_clusters(store, run_id) if c.size]) == 3
     assert "k must be between 1 and" in run_cli("recut", str(run_id), "--k", "0", code=1).output
+
+
+def test_undo_corrections_and_a_taken_name(run_cli: Any, store: Store, tmp_path: Path) -> None:
+    write_mnist_pngs(tmp_path / "src", 6)
+    run_cli("ingest", str(tmp_path / "src"), "-c", "u", "-q")
+    run_id = str(stored_run(store, "u", [0, 0, 1, 1, 2, 2]))
+    run_cli("classes", "rename", run_id, "1", "ones")
+    taken = run_cli("classes", "rename", run_id, "2", "ones", code=1).output
+    assert "class 1 (ones)" in taken and "already has the name 'ones'" in taken
+    run_cli("classes", "merge", run_id, "2", "--into", "ones")
+    log = run_cli("corrections", run_id).output.splitlines()
+    assert [line.split("\t")[3] for line in log] == ["merge", "rename"]
+    assert all("cli" in line.split("\t")[2] for line in log)
+    assert "undid" in run_cli("undo", run_id).output
+    assert "undone" in run_cli("corrections", run_id).output.splitlines()[0]
+    assert "merge" not in run_cli("undo", run_id).output  # the rename, next
+    nothing = run_cli("undo", run_id, code=1).output
+    assert "no correction left to undo" in nothing
+    no_learning = run_cli("learn", run_id, code=1).output
+    assert "no corrections to learn from" in no_learning

@@ -59,6 +59,8 @@ def share(counts: Counter[str], label: str) -> float:
     return counts[label] / max(1, sum(counts.values()))
 
 
+# Clustering 1,500 digits takes about 5 minutes on a shared 2-core machine; learning, another one.
+@pytest.mark.timeout(1800)
 def test_split_name_and_learn_teaches_the_model_four(store: Store, tmp_path: Path) -> None:
     images, labels = digits()
     write(tmp_path / "first", images[:N_RUN], labels[:N_RUN], 0)

@@ -19,6 +19,7 @@ from web_samples import write_digits
 pytestmark = pytest.mark.browser
 
 N_FLOWS = 90
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -266,6 +267,12 @@ def test_dark_mode_follows_the_system(chrome: Any, big_run: BigRun) -> None:
 
     assert luminance(light.page.evaluate(background)) > 200
     assert luminance(dark.page.evaluate(background)) < 50
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for name, path in (("collections", "/"), ("classes", f"/runs/{big_run.run_id}/classes")):
+        dark.page.goto(big_run.server + path)
+        wait_for_images(dark.page)
+        assert luminance(dark.page.evaluate(background)) < 50
+        dark.page.screenshot(path=str(SHOTS / f"{name}-dark-laptop.png"))
     for watched in (light, dark):
         assert watched.errors == []
         watched.page.context.close()
