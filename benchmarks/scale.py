@@ -169,7 +169,7 @@ def run_mnist(engine: str) -> dict[str, Any]:
     return {
         "kind": "mnist",
         "engine": engine,
-        "n": len(images.labels),
+        "n": len(result.labels),
         "wall_s": wall,
         "peak_mb": peak_mb(),
         "acc": scores["acc"],

@@ -103,20 +103,6 @@ def test_sure_images_keep_their_own_view_and_unsure_ones_average_all_three(shape
     assert np.array_equal(mixed.argmax(axis=1), result.labels)
 
 
-def test_large_sets_train_on_fewer_images_and_settle_only_the_unsure(
-    shapes, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    images, truth = shapes
-    small = refine_labels(images, truth, np.ones(len(truth)), random_state=0)
-    assert small.refiner is not None and small.refiner.sure is None
-    monkeypatch.setattr(refine, "LARGE_SET", len(images) - 1)
-    monkeypatch.setattr(refine, "LARGE_PER_CLASS", 50)
-    large = refine_labels(images, truth, np.ones(len(truth)), random_state=0)
-    assert large.refiner is not None and large.refiner.sure == refine.LARGE_SURE
-    assert large.rounds[0]["trained_on"] == 50 * 4 < small.rounds[0]["trained_on"]
-    assert cluster_accuracy(truth, large.labels) > 0.95
-
-
 @pytest.mark.parametrize("bad", [0.0, 1.5, "always"])
 def test_a_bad_sure_is_a_clear_error(shapes, bad: object) -> None:
     images, truth = shapes
