@@ -134,7 +134,8 @@ def classify_images(
         An image id is not in the collection.
     """
     current = current or load_current_model(store, collection)
-    ids = checked_image_ids(store, collection, image_ids, current.run_id)
+    wanted = find_collection_id(store, collection)
+    ids = checked_image_ids(store, wanted, image_ids, current.run_id)
     found = ClassifyReport(collection=collection, run_id=current.run_id)
     held = held_assignments(store, current.run_id, ids)
     for image_id, (cluster, held_confidence) in held.items():

@@ -12,10 +12,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pixclass.errors import InputError
-from pixclass.store.collections import collection_id
 from pixclass.store.db import Store
 from pixclass.store.results import display_name
-from pixclass.store.schema import Assignment, Cluster, Image, Run, RunModel, utcnow
+from pixclass.store.schema import Assignment, Cluster, Collection, Image, Run, RunModel, utcnow
 
 # Below this confidence an image's class is uncertain: it counts towards "review needed".
 LOW_CONFIDENCE = 0.5
@@ -47,10 +46,12 @@ def class_names(store: Store, run_id: int) -> dict[int, str]:
 
 
 def checked_image_ids(
-    store: Store, collection: str, image_ids: Sequence[int] | None, run_id: int
+    store: Store, collection_id: int, image_ids: Sequence[int] | None, run_id: int
 ) -> list[int]:
+    """``image_ids`` (default: the collection's images the run does not hold), each checked to
+    be in the collection; ``InputError`` naming those that are not."""
     with store.session() as session:
-        wanted = collection_id(session, collection)
+        wanted = collection_id
         if image_ids is None:
             held = select(Assignment.image_id).where(Assignment.run_id == run_id)
             query = select(Image.id).where(Image.collection_id == wanted, Image.id.not_in(held))
@@ -60,10 +61,11 @@ def checked_image_ids(
         for part in _chunks(ids):
             query = select(Image.id).where(Image.collection_id == wanted, Image.id.in_(part))
             known.update(session.scalars(query))
-    missing = [i for i in ids if i not in known]
-    if missing:
-        shown = ", ".join(str(i) for i in missing[:10]) + (" ..." if len(missing) > 10 else "")
-        raise InputError(f"image(s) {shown} are not in collection {collection!r}")
+        missing = [i for i in ids if i not in known]
+        if missing:
+            shown = ", ".join(str(i) for i in missing[:10]) + (" ..." if len(missing) > 10 else "")
+            name = session.scalar(select(Collection.name).where(Collection.id == wanted))
+            raise InputError(f"image(s) {shown} are not in collection {name!r}")
     return ids
 
 

@@ -53,6 +53,20 @@ def test_class_images_page_by_page(api: TestClient) -> None:
     assert confidences == sorted(confidences, reverse=True)
 
 
+def test_class_view_filters_the_page_and_its_lazy_pages(
+    api: TestClient, browser: TestClient
+) -> None:
+    ids = [item["image_id"] for item in members(api, 0)]
+    name = api.get(f"/api/images/{ids[-1]}").json()["file_name"]
+    for path in ("/runs/1/classes/0", "/runs/1/classes/0/images"):
+        found = browser.get(path, params={"q": name, "sort": "name"})
+        assert found.status_code == 200
+        shown = [int(part.split('"')[0]) for part in found.text.split('id="img-')[1:]]
+        assert shown == [ids[-1]], path
+    everything = browser.get("/runs/1/classes/0/images", params={"sort": "name"}).text
+    assert everything.count('id="img-') == min(len(ids), 120)
+
+
 def test_rename_survives_a_reload_and_names_the_export(api: TestClient, settings: Settings) -> None:
     renamed = api.patch("/api/runs/1/classes/2", json={"name": "twos"})
     assert renamed.status_code == 200 and renamed.json()["display_name"] == "twos"
