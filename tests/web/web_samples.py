@@ -51,5 +51,8 @@ def csrf_of(html: str) -> str:
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    base = Settings(data_dir=data_dir, app_token=TOKEN, queue_url="immediate")
+    # Notification receivers in these tests listen on loopback, which only this setting allows.
+    base = Settings(
+        data_dir=data_dir, app_token=TOKEN, queue_url="immediate", notify_allow_private=True
+    )
     return replace(base, **overrides)
