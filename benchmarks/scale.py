@@ -21,6 +21,7 @@ average is printed beside each timing: the machine is shared.
 
     OMP_NUM_THREADS=2 nice -n 10 .venv/bin/python benchmarks/scale.py --synthetic
     OMP_NUM_THREADS=2 nice -n 10 .venv/bin/python benchmarks/scale.py --mnist --predict
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/scale.py --mnist local spark --timeout 1800
     .venv/bin/python benchmarks/scale.py --plot results.jsonl benchmarks/scale.png
 """
 
@@ -168,7 +169,7 @@ def run_mnist(engine: str) -> dict[str, Any]:
     return {
         "kind": "mnist",
         "engine": engine,
-        "n": len(images.labels),
+        "n": len(result.labels),
         "wall_s": wall,
         "peak_mb": peak_mb(),
         "acc": scores["acc"],
@@ -366,11 +367,18 @@ def main() -> None:
         jobs += [["mnist", e] for e in (args.mnist or ["local", "local-sample", "spark"])]
     if args.predict:
         jobs.append(["predict"])
+    acc: dict[str, float] = {}
     for job in jobs:
         record = child(job, args.timeout)
         print(json.dumps(record), flush=True)
         with args.out.open("a") as handle:
             handle.write(json.dumps(record) + "\n")
+        if record.get("kind") == "mnist" and "acc" in record:
+            acc[record["engine"]] = record["acc"]
+            print(f"MNIST {record['engine']}: ACC {record['acc']:.4f}", flush=True)
+    if "spark" in acc and "local" in acc:
+        gap = acc["spark"] - acc["local"]
+        print(f"MNIST spark ACC - local ACC = {gap:+.4f} (target: within 0.01)", flush=True)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,20 @@ def print_summary(labels: np.ndarray, timings: dict[str, float], names: dict[int
     err_console.print(f"time: {timings.get('total', 0):.1f}s ({stages})")
 
 
+def counts_line(n_clusters: int, clusterer: Any) -> str:
+    """ "10 classes; 6 and 14 also fit": the chosen count and the others the fit saw evidence for,
+    so a person who wants a coarser or finer cut knows where to look."""
+    from pixclass.cluster.recut import plausible_counts
+
+    others = plausible_counts(clusterer)
+    line = f"{n_clusters} classes"
+    if not others:
+        return line
+    listed = ", ".join(map(str, others[:-1])) + (" and " if len(others) > 1 else "")
+    verb = "fits" if len(others) == 1 else "fit"
+    return f"{line}; {listed}{others[-1]} also {verb}"
+
+
 def print_scores(scores: dict[str, float]) -> None:
     err_console.print(
         f"ACC {scores['acc']:.4f}  NMI {scores['nmi']:.4f}  ARI {scores['ari']:.4f}  "
@@ -188,6 +202,7 @@ def _cluster_source(
     if model_out:
         result.model.save(model_out)
     print_summary(result.labels, result.timings, {})
+    err_console.print(counts_line(result.n_clusters, result.model.clusterer), highlight=False)
     if images.labels is not None and (images.labels >= 0).any():
         known = images.labels >= 0
         print_scores(evaluate_labels(images.labels[known], result.labels[known]))

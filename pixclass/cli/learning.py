@@ -39,3 +39,29 @@ def corrections(ctx: click.Context, run_id: int, limit: int) -> None:
         state = "undone" if e.undone else ""
         when = e.at.strftime("%Y-%m-%d %H:%M:%S")
         click.echo(f"{e.id}\t{when}\t{e.who}\t{e.kind}\t{e.summary}\t{state}".rstrip())
+
+
+@click.command("learn")
+@click.argument("run_id", type=int)
+@click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
+@click.pass_context
+def learn(ctx: click.Context, run_id: int, seed: int) -> None:
+    """Make a new run that learned from the corrections of run RUN_ID.
+
+    Every image a person placed stays placed, class names carry over, and every other image is
+    re-predicted by a model trained on the person's labels (weighted up) and the confident
+    rest. Images classified later (``pixclass classify``) use the new run's model.
+    """
+    from pixclass.cli.common import progress_bars
+    from pixclass.services.learn import learn_run
+    from pixclass.services.runs import get_run, list_clusters
+
+    with opened_store(ctx) as store, progress_bars() as progress:
+        new_id = learn_run(store, run_id, seed=seed, progress=progress)
+        info = get_run(store, new_id)
+        found = list_clusters(store, new_id)
+    changed = info.metrics.get("changed", 0)
+    click.echo(f"run {new_id}: learned from run {run_id}; {changed} image(s) changed class")
+    for cluster in found:
+        if cluster.size:
+            click.echo(f"{cluster.index}\t{cluster.display_name}\t{cluster.size} images")

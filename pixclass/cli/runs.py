@@ -1,5 +1,8 @@
-"""Commands about results: ``runs list|show``, ``clusters rename|move|confirm|merge|split``,
-``assign``, ``similar``, ``recut``: the same services the web app calls."""
+"""Commands about results: ``runs list|show``, ``classes rename|move|confirm|merge|split``,
+``assign``, ``similar``, ``recut``: the same services the web app calls.
+
+``pixclass clusters ...`` is the old name of ``pixclass classes ...``, kept (hidden) so that
+scripts written for it still work."""
 
 from __future__ import annotations
 
@@ -53,14 +56,14 @@ def runs_list(ctx: click.Context, collection: str | None) -> None:
 @click.argument("run_id", type=int)
 @click.pass_context
 def runs_show(ctx: click.Context, run_id: int) -> None:
-    """A run's settings, timings, metrics and clusters."""
+    """A run's settings, timings, metrics and classes."""
     with opened_store(ctx) as store:
         run = get_run(store, run_id)
         clusters = list_clusters(store, run_id)
     click.echo(f"run {run.id} of {run.collection}: {run.status}")
     if run.error:
         click.echo(f"error: {run.error}")
-    click.echo(f"features: {run.features}   clusters: {run.n_clusters}   images: {run.n_images}")
+    click.echo(f"features: {run.features}   classes: {run.n_clusters}   images: {run.n_images}")
     for label, moment in (
         ("created", run.created_at),
         ("started", run.started_at),
@@ -83,87 +86,94 @@ def runs_show(ctx: click.Context, run_id: int) -> None:
         )
 
 
-@click.group("clusters")
-def clusters() -> None:
+@click.group("classes")
+def classes() -> None:
     """Name, move, confirm, merge and split the classes of a run."""
 
 
-@clusters.command("rename")
+@classes.command("rename")
 @click.argument("run_id", type=int)
-@click.argument("cluster")
+@click.argument("cluster", metavar="CLASS")
 @click.argument("name")
 @click.pass_context
-def clusters_rename(ctx: click.Context, run_id: int, cluster: str, name: str) -> None:
-    """Name CLUSTER (its number, or current name) of run RUN_ID; "" goes back to cluster-N."""
+def classes_rename(ctx: click.Context, run_id: int, cluster: str, name: str) -> None:
+    """Name CLASS (its number, or current name) of run RUN_ID; "" goes back to cluster-N."""
     with opened_store(ctx) as store:
         info = rename_cluster(store, run_id, cluster, name, who=who())
-    click.echo(f"run {run_id}: cluster {info.index} is now {info.display_name}")
+    click.echo(f"run {run_id}: class {info.index} is now {info.display_name}")
 
 
 @click.command("assign")
 @click.argument("image_id", type=int)
-@click.argument("cluster")
+@click.argument("cluster", metavar="CLASS")
 @click.option("--run", "run_id", type=int, default=None, help="Run (default: the newest done).")
 @click.pass_context
 def assign(ctx: click.Context, image_id: int, cluster: str, run_id: int | None) -> None:
-    """Correct a result: put image IMAGE_ID in CLUSTER (number or name). A person's choice wins
+    """Correct a result: put image IMAGE_ID in CLASS (number or name). A person's choice wins
     over later runs when classes are shown or exported."""
     with opened_store(ctx) as store:
         used_run, info = assign_image(store, image_id, cluster, run_id=run_id, who=who())
     click.echo(f"image {image_id} is in {info.display_name} (run {used_run}), set by a person")
 
 
-@clusters.command("move")
+@classes.command("move")
 @click.argument("run_id", type=int)
-@click.argument("cluster")
+@click.argument("cluster", metavar="CLASS")
 @click.argument("image_ids", type=int, nargs=-1, required=True)
 @click.pass_context
-def clusters_move(
-    ctx: click.Context, run_id: int, cluster: str, image_ids: tuple[int, ...]
-) -> None:
-    """Put IMAGE_IDS in CLUSTER (number or name) of run RUN_ID, as a person's decision."""
+def classes_move(ctx: click.Context, run_id: int, cluster: str, image_ids: tuple[int, ...]) -> None:
+    """Put IMAGE_IDS in CLASS (number or name) of run RUN_ID, as a person's decision."""
     with opened_store(ctx) as store:
         info, moved = move_images(store, run_id, list(image_ids), cluster, who=who())
     click.echo(f"run {run_id}: {moved} image(s) moved to {info.display_name} ({info.size} now)")
 
 
-@clusters.command("confirm")
+@classes.command("confirm")
 @click.argument("run_id", type=int)
 @click.argument("image_ids", type=int, nargs=-1, required=True)
 @click.pass_context
-def clusters_confirm(ctx: click.Context, run_id: int, image_ids: tuple[int, ...]) -> None:
-    """Confirm the class run RUN_ID gave IMAGE_IDS (images with no class are left alone)."""
+def classes_confirm(ctx: click.Context, run_id: int, image_ids: tuple[int, ...]) -> None:
+    """Confirm the class run RUN_ID gave IMAGE_IDS (unknown images are left alone)."""
     with opened_store(ctx) as store:
         confirmed = confirm_images(store, run_id, list(image_ids), who=who())
     click.echo(f"run {run_id}: {confirmed} image(s) confirmed")
 
 
-@clusters.command("merge")
+@classes.command("merge")
 @click.argument("run_id", type=int)
-@click.argument("clusters_from", metavar="CLUSTER...", nargs=-1, required=True)
+@click.argument("clusters_from", metavar="CLASS...", nargs=-1, required=True)
 @click.option("--into", required=True, help="The class (number or name) that takes them.")
 @click.pass_context
-def clusters_merge(
+def classes_merge(
     ctx: click.Context, run_id: int, clusters_from: tuple[str, ...], into: str
 ) -> None:
-    """Move every image of the CLUSTERs of run RUN_ID into the class --into."""
+    """Move every image of the CLASSes of run RUN_ID into the class --into."""
     with opened_store(ctx) as store:
         info = merge_clusters(store, run_id, list(clusters_from), into, who=who())
     click.echo(f"run {run_id}: merged into {info.display_name} ({info.size} images)")
 
 
-@clusters.command("split")
+@classes.command("split")
 @click.argument("run_id", type=int)
-@click.argument("cluster")
+@click.argument("cluster", metavar="CLASS")
 @click.option("--into", "k", type=int, default=2, show_default=True, help="Number of parts.")
 @click.option("--seed", type=int, default=0, show_default=True, help="k-means seed.")
 @click.pass_context
-def clusters_split(ctx: click.Context, run_id: int, cluster: str, k: int, seed: int) -> None:
-    """Split CLUSTER of run RUN_ID into parts by k-means in the run's feature space."""
+def classes_split(ctx: click.Context, run_id: int, cluster: str, k: int, seed: int) -> None:
+    """Split CLASS of run RUN_ID into parts by k-means in the run's feature space."""
     with opened_store(ctx) as store:
         parts = split_class(store, run_id, cluster, k, seed, who=who())
     for info in parts:
         click.echo(f"{info.index}\t{info.display_name}\t{info.size} images")
+
+
+# The old name of the group: the same commands, not shown in --help.
+clusters = click.Group(
+    "clusters",
+    commands=classes.commands,
+    hidden=True,
+    help="Old name of `pixclass classes` (kept so that scripts keep working).",
+)
 
 
 @click.command("similar")

@@ -21,6 +21,7 @@ from pixclass.cluster.choose_k import KChoice, choose_n_clusters
 from pixclass.cluster.consensus import modal_k, runs_for, vote
 from pixclass.cluster.predictor import NeighbourVote
 from pixclass.cluster.reduce import MIN_SAMPLES_FOR_UMAP, embed_again, fit_reduction
+from pixclass.cluster.unknown import held_out_threshold, leave_one_out_threshold, unknown_scores
 from pixclass.progress import ProgressCallback, report
 
 # Up to this many rows a set counts as small: UMAP looks at fewer neighbours (see n_neighbors).
@@ -73,9 +74,11 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
         for a fragment of a class and merged; 0 keeps rare classes (see ``choose_k``).
     n_neighbors_predict : int, default=15
         Neighbours that vote in ``predict``.
-    unknown_quantile : float, default=0.999
-        ``predict`` returns -1 for an image whose nearest training image is farther than this
-        quantile of the training images' nearest-neighbour distances.
+    unknown_quantile : float, default=0.99
+        ``predict`` returns -1 for an image farther from the training images than this quantile
+        of held-out in-domain images (``pixclass.cluster.unknown``): about 1% of new images
+        like the training ones come out unknown at 0.99, 0.1% at 0.999 (which lets more
+        out-of-domain images through).
     random_state : int or None, default=None
         Seed. None lets UMAP use every core (faster, not bit-for-bit repeatable).
     n_jobs : int, default=-1
@@ -98,6 +101,8 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
         Share of the runs that gave each row its label (all ones for a single run).
     runs_ : list of dict
         Per run: the number of classes it found and its agreement with the consensus.
+    unknown_threshold_ : float
+        Score above which ``predict`` calls a row unknown (``pixclass.cluster.unknown``).
     n_features_in_ : int
     """
 
@@ -117,7 +122,7 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
         min_cluster_size: int | None = None,
         fragment_factor: float = 0.5,
         n_neighbors_predict: int = 15,
-        unknown_quantile: float = 0.999,
+        unknown_quantile: float = 0.99,
         random_state: int | None = None,
         n_jobs: int = -1,
     ) -> None:
@@ -216,6 +221,9 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
             n_neighbors=self.n_neighbors_predict,
             unknown_quantile=self.unknown_quantile,
             random_state=seed,
+        )
+        self.unknown_threshold_ = leave_one_out_threshold(
+            X, self.reduction_, self.predictor_, self.unknown_quantile, seed
         )
         self._lap("index", clock)
 
@@ -319,7 +327,33 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return self.predictor_.predict(self.reduction_.to_pca(X), unknown=unknown)
+        predictor = self.predictor_
+        rows = self.reduction_.to_pca(X)
+        threshold = getattr(self, "unknown_threshold_", None)
+        if threshold is None:  # a model saved before calibration: the rule it was saved with
+            return predictor.predict(rows, unknown=unknown)
+        dists, idx = predictor._search(rows, predictor.n_neighbors)
+        labels, confidence = predictor.vote(dists, idx, unknown=False)
+        if unknown and len(rows):
+            unlike = unknown_scores(dists[:, 0], self.reduction_.residual(X)) > threshold
+            labels[unlike] = -1
+            confidence[unlike] = 0.0
+        return labels, confidence
+
+    def calibrate_unknown(self, X: Any, *, quantile: float | None = None) -> ImageClusterer:
+        """Set the unknown threshold from in-domain rows ``X`` kept out of the fit.
+
+        At fit time the threshold comes from training rows scored leave-one-out; rows of the
+        same domain that were never fitted on are the stricter test. ``quantile`` defaults to
+        ``unknown_quantile``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        q = self.unknown_quantile if quantile is None else float(quantile)
+        if not 0.0 < q <= 1.0:
+            raise ValueError("quantile must be in (0, 1]")
+        self.unknown_threshold_ = held_out_threshold(X, self.reduction_, self.predictor_, q)
+        return self
 
     def predict(self, X: Any) -> np.ndarray:
         """Class of each new row, -1 for rows unlike every class."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from pixclass.cluster.estimator import ImageClusterer
 from pixclass.errors import ModelError
 from pixclass.features import FeatureExtractor, as_mode, as_size, get_extractor
 from pixclass.io.decode import DecodeMode, decode_bytes
+from pixclass.io.files import atomic_file
 
 FORMAT = "pixclass-model"
 FORMAT_VERSION = 1
@@ -51,6 +51,10 @@ class Model:
     deskew : bool
         Images were sheared upright by their moments (``pixclass.features.deskew``) before the
         features and the refinement; ``prepare`` does the same to new images.
+    head : object or None
+        A classifier of the PCA rows (``predict_proba(rows)``) that learning from a person's
+        corrections trained on frozen features (``pixclass.cluster.learned``); when present it
+        gives the class and confidence, as the refiner does.
     """
 
     features: str
@@ -61,6 +65,7 @@ class Model:
     class_names: dict[int, str] = field(default_factory=dict)
     refiner: Any = None
     deskew: bool = False
+    head: Any = None
     _extractor: FeatureExtractor | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -127,12 +132,14 @@ class Model:
         that the model was fitted on a sample of wants (the Spark engine).
         """
         prepared = self.prepare(images)
-        labels, confidence = self.clusterer.predict_with_confidence(
-            self.extractor.transform(prepared), unknown=unknown
-        )
-        if self.refiner is None or len(prepared) == 0:
+        features = self.extractor.transform(prepared)
+        labels, confidence = self.clusterer.predict_with_confidence(features, unknown=unknown)
+        if (self.refiner is None and self.head is None) or len(prepared) == 0:
             return labels, confidence
-        proba = self.refiner.predict_proba(prepared)
+        if self.head is not None:
+            proba = self.head.predict_proba(self.clusterer.reduction_.to_pca(features))
+        else:
+            proba = self.refiner.predict_proba(prepared)
         unlike = labels < 0
         labels = np.where(unlike, -1, proba.argmax(axis=1)).astype(np.int64)
         confidence = np.where(unlike, 0.0, proba.max(axis=1)).astype(np.float32)
@@ -158,6 +165,7 @@ class Model:
             "clusterer": self.clusterer,
             "refiner": self.refiner,
             "deskew": self.deskew,
+            "head": self.head,
         }
 
     def to_bytes(self) -> bytes:
@@ -190,22 +198,15 @@ class Model:
             class_names=payload.get("class_names", {}),
             refiner=payload.get("refiner"),
             deskew=bool(payload.get("deskew", False)),
+            head=payload.get("head"),
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the model to ``path`` atomically (a crash never leaves half a file)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(self.to_bytes())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path) as handle:
+            handle.write(self.to_bytes())
         return path
 
 

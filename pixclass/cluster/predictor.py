@@ -11,10 +11,12 @@ The documented rule
 * confidence: the winning class's votes divided by ``n_neighbors``, each vote weighted by that
   neighbour's own confidence, so it lies in [0, 1] and is high only where neighbours agree and were
   themselves sure;
-* unknown (-1, confidence 0): the nearest training image is farther away than the
-  ``unknown_quantile`` quantile (default 0.999) of the nearest-neighbour distances among the
-  training images themselves -- the image is further from everything seen than almost any training
-  image is from its closest neighbour.
+* unknown (-1, confidence 0): decided by ``ImageClusterer`` on a score calibrated on held-out
+  in-domain images (``pixclass.cluster.unknown``: the distance to the nearest training image
+  plus the PCA residual). This class's own rule, used only where no calibrated threshold exists
+  (models saved before it, ``predict`` on bare PCA rows): the nearest training image is farther
+  away than the ``unknown_quantile`` quantile of the nearest-neighbour distances among the
+  training images themselves.
 """
 
 from __future__ import annotations

@@ -25,6 +25,11 @@ LARGE_EPOCHS = 100
 # (pynndescent) spends 35 s there, most of it compiling numba code in every new process.
 # Above it exact search grows as n^2 and pynndescent is the faster.
 EXACT_KNN_MAX = 200_000
+# Above this many rows (and up to EXACT_KNN_MAX) the graph is searched through faiss's
+# inverted-file index (``pixclass.cluster.index``: a query looks in 16 of sqrt(n) groups) rather
+# than exactly: at MNIST's 70,000 rows that is a tenth of the distance computations, and what it
+# misses is a neighbour near a group's border, where UMAP's own search is approximate too.
+APPROX_KNN_ABOVE = 50_000
 
 # Below this many samples UMAP's spectral layout and neighbour graph are unreliable, so the
 # clustering runs on the PCA components directly.
@@ -46,6 +51,14 @@ class Reduction:
         if self.pca is None:
             return X.astype(np.float32)
         return self.pca.transform(X).astype(np.float32)
+
+    def residual(self, X: np.ndarray) -> np.ndarray:
+        """Length of the part of each scaled row that PCA does not keep (0 without PCA)."""
+        Xs = _scale(X, self.scale, self.scaler)
+        if self.pca is None:
+            return np.zeros(len(Xs), np.float32)
+        kept = self.pca.inverse_transform(self.pca.transform(Xs))
+        return np.linalg.norm(np.asarray(Xs, np.float64) - kept, axis=1).astype(np.float32)
 
 
 def _scale(X: np.ndarray, scale: str, scaler: StandardScaler | None) -> np.ndarray:
@@ -88,7 +101,7 @@ def fit_reduction(
         n_neighbors = min(n_neighbors, n_samples - 1)
         knn = None
         if n_samples <= EXACT_KNN_MAX:
-            knn = (*exact_neighbours(reduced, n_neighbors), None)
+            knn = (*neighbour_graph(reduced, n_neighbors, random_state), None)
         umap_model = umap.UMAP(
             n_components=umap_components,
             n_neighbors=n_neighbors,
@@ -130,19 +143,38 @@ def embed_again(reduction: Reduction, reduced: np.ndarray, random_state: int | N
         return umap.UMAP(**params).fit_transform(reduced).astype(np.float32)
 
 
-def exact_neighbours(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and Euclidean distances of each row's ``k`` nearest rows, itself first (faiss)."""
-    import faiss
-
-    from pixclass.cluster.predictor import search_in_blocks
+def neighbour_graph(
+    rows: np.ndarray, k: int, random_state: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` nearest rows, itself first: exactly up to ``APPROX_KNN_ABOVE`` rows,
+    through the inverted-file index above (any row it finds too few for is searched exactly)."""
+    if len(rows) <= APPROX_KNN_ABOVE:
+        return exact_neighbours(rows, k)
+    from pixclass.cluster.index import exact_index, ivf_index, search_in_blocks
 
     rows = np.ascontiguousarray(rows, dtype=np.float32)
-    index = faiss.IndexFlatL2(rows.shape[1])
-    index.add(rows)
-    distances, indices = search_in_blocks(index, rows, k)
+    distances, indices = search_in_blocks(ivf_index(rows, random_state=random_state), rows, k)
+    short = np.flatnonzero((indices < 0).any(axis=1))
+    if len(short):
+        distances[short], indices[short] = search_in_blocks(exact_index(rows), rows[short], k)
+    return _itself_first(indices, distances, k)
+
+
+def exact_neighbours(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and Euclidean distances of each row's ``k`` nearest rows, itself first (faiss)."""
+    from pixclass.cluster.index import exact_index, search_in_blocks
+
+    rows = np.ascontiguousarray(rows, dtype=np.float32)
+    distances, indices = search_in_blocks(exact_index(rows), rows, k)
+    return _itself_first(indices, distances, k)
+
+
+def _itself_first(
+    indices: np.ndarray, distances: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     # Among identical images faiss may list a twin before the row itself; UMAP wants each row
     # first, at distance 0.
-    for r in np.flatnonzero(indices[:, 0] != np.arange(len(rows))):
+    for r in np.flatnonzero(indices[:, 0] != np.arange(len(indices))):
         others = indices[r] != r
         indices[r] = np.concatenate([[r], indices[r][others][: k - 1]])
         distances[r] = np.concatenate([[0.0], distances[r][others][: k - 1]])

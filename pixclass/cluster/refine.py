@@ -79,7 +79,7 @@ def _build_net(in_channels: int, n_classes: int, width: int, size: tuple[int, in
             nn.ReLU(),
         ]
 
-    return nn.Sequential(
+    net = nn.Sequential(
         *block(in_channels, width, 5),
         *block(width, 2 * width, 3),
         *block(2 * width, 4 * width, 3),
@@ -87,6 +87,9 @@ def _build_net(in_channels: int, n_classes: int, width: int, size: tuple[int, in
         nn.Dropout(0.2),
         nn.Linear(4 * width * _after_strides(size[0]) * _after_strides(size[1]), n_classes),
     )
+    # Channels-last weights let the CPU's convolution kernels (oneDNN) run without reordering
+    # every batch: the same arithmetic, about a fifth less time per step on 2 cores.
+    return net.to(memory_format=torch.channels_last)
 
 
 def _after_strides(side: int, n: int = 3) -> int:
@@ -131,6 +134,8 @@ class CnnRefiner:
     width: int
     size: tuple[int, int]
     weights: dict[str, np.ndarray]
+    # See ``_proba_tensor``; None (models saved before it) averages every view of every image.
+    sure: float | None = None
     _net: Any = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -140,10 +145,16 @@ class CnnRefiner:
 
     @classmethod
     def from_net(
-        cls, net: Any, in_channels: int, n_classes: int, width: int, size: tuple[int, int]
+        cls,
+        net: Any,
+        in_channels: int,
+        n_classes: int,
+        width: int,
+        size: tuple[int, int],
+        sure: float | None = None,
     ) -> CnnRefiner:
         weights = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
-        return cls(in_channels, n_classes, width, size, weights)
+        return cls(in_channels, n_classes, width, size, weights, sure)
 
     def net(self) -> Any:
         if self._net is None:
@@ -156,7 +167,7 @@ class CnnRefiner:
 
     def predict_proba(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         """Class probabilities of uint8 images (any size: they are resized to the network's)."""
-        return _predict_proba(self.net(), images, self.size, batch_size)
+        return _predict_proba(self.net(), images, self.size, batch_size, self.sure)
 
 
 def _rotate(x: Any, degrees: float) -> Any:
@@ -169,16 +180,19 @@ def _rotate(x: Any, degrees: float) -> Any:
     return torch.nn.functional.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
 
 
-# The views a prediction averages over: the image itself and two slight, fixed rotations. Fixed,
-# so that predicting the training images again gives exactly the labels the run gave them.
+# The views a prediction averages over: the image itself (first) and two slight, fixed rotations.
+# Fixed, so that predicting the training images again gives exactly the labels the run gave them.
 VIEWS_DEGREES = (0.0, -8.0, 8.0)
 
 
-def _proba_tensor(net: Any, x: Any, batch: int = 256) -> np.ndarray:
+def _proba_tensor(net: Any, x: Any, batch: int = 256, sure: float | None = None) -> np.ndarray:
     """Softmax averaged over ``VIEWS_DEGREES`` for an image tensor, in batches.
 
     Small batches: on a CPU a batch of 256 stays in cache, and 70k MNIST digits go through the
-    network 4x faster than in batches of 2048.
+    network 4x faster than in batches of 2048. With ``sure``, an image whose own view gets a
+    probability of at least ``sure`` keeps that view's softmax and only the others are also seen
+    rotated: the views settle the ambiguous images, and most images are not (on MNIST about nine
+    in ten), so relabelling costs about 40% of three full views.
     """
     torch = _require_torch()
     net.eval()
@@ -186,14 +200,23 @@ def _proba_tensor(net: Any, x: Any, batch: int = 256) -> np.ndarray:
     with torch.inference_mode():
         for start in range(0, len(x), batch):
             xb = x[start : start + batch]
-            p = sum(torch.softmax(net(_rotate(xb, d) if d else xb), dim=1) for d in VIEWS_DEGREES)
-            out.append((p / len(VIEWS_DEGREES)).numpy())
+            p = torch.softmax(net(xb), dim=1)
+            unsure = slice(None) if sure is None else p.max(dim=1).values < sure
+            xu = xb[unsure]
+            if len(xu):
+                total = p[unsure]
+                for degrees in VIEWS_DEGREES[1:]:
+                    total = total + torch.softmax(net(_rotate(xu, degrees)), dim=1)
+                p[unsure] = total / len(VIEWS_DEGREES)
+            out.append(p.numpy())
     return np.concatenate(out) if out else np.empty((0, 0), np.float32)
 
 
-def _predict_proba(net: Any, images: np.ndarray, size: tuple[int, int], batch: int) -> np.ndarray:
+def _predict_proba(
+    net: Any, images: np.ndarray, size: tuple[int, int], batch: int, sure: float | None = None
+) -> np.ndarray:
     out = [
-        _proba_tensor(net, _as_tensor(images[start : start + batch], size))
+        _proba_tensor(net, _as_tensor(images[start : start + batch], size), sure=sure)
         for start in range(0, len(images), batch)
     ]
     return np.concatenate(out) if out else np.empty((0, 0), np.float32)
@@ -300,6 +323,7 @@ def refine_labels(
     width: int = 32,
     tol: float = 0.002,
     batch_size: int = 256,
+    sure: float | None = None,
     random_state: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> RefineResult:
@@ -331,6 +355,12 @@ def refine_labels(
         Channels of the network's first layer (then 2x and 4x).
     tol : float, default=0.002
         Stop when a round changes fewer than this share of the labels.
+    sure : float or None, default=None
+        Probability from which an image's own view decides its label without the rotated views
+        (see ``_proba_tensor``); None averages all three views for every image. The model keeps
+        it, so new images are classified as the run's were. (MNIST 70k with 0.95 and
+        ``per_class=3000``: 0.9836 in one run against 0.9845 with the defaults, so neither is a
+        default.)
     """
     _require_torch()
     rng = np.random.default_rng(random_state)
@@ -339,7 +369,9 @@ def refine_labels(
     score = confidence.astype(np.float32)
     if neighbours is not None:
         score = neighbour_agreement(labels, neighbours) + 1e-3 * score
-    plan = _Plan(max_rounds, epochs, keep, per_class, width, tol, batch_size)
+    if not (sure is None or (isinstance(sure, float | int) and 0.0 < sure <= 1.0)):
+        raise ValueError(f"sure must be None or a probability in (0, 1], got {sure!r}")
+    plan = _Plan(max_rounds, epochs, keep, per_class, width, tol, batch_size, sure)
     return _self_train(images, labels, confidence, score, plan, rng, report(progress))
 
 
@@ -354,6 +386,7 @@ class _Plan:
     width: int
     tol: float
     batch_size: int
+    sure: float | None
 
 
 def _self_train(
@@ -383,7 +416,7 @@ def _self_train(
         y = torch.from_numpy(current[rows].astype(np.int64))
         train = {"width": plan.width, "epochs": plan.epochs, "batch_size": plan.batch_size}
         net = _train(x[rows], y, k, seed=seed + round_no, tell=tell, stage=stage, **train)
-        proba = _relabel(net, x, tell, stage)
+        proba = _relabel(net, x, tell, stage, plan.sure)
         new = proba.argmax(axis=1).astype(np.int64)
         rounds.append(_round_record(round_no, len(rows), new, current, first_sizes, clock))
         if (np.bincount(new, minlength=k) < 0.5 * first_sizes).any():
@@ -394,16 +427,47 @@ def _self_train(
             break
         current, current_conf = new, proba.max(axis=1).astype(np.float32)
         score = current_conf
-        refiner = CnnRefiner.from_net(net, int(x.shape[1]), k, plan.width, size)
+        refiner = CnnRefiner.from_net(net, int(x.shape[1]), k, plan.width, size, plan.sure)
         if rounds[-1]["changed"] < plan.tol:
             stopped = f"converged at round {round_no} ({rounds[-1]['changed']:.2%} changed)"
             break
     return RefineResult(current, current_conf, refiner, rounds, stopped)
 
 
-def _relabel(net: Any, x: Any, tell: ProgressCallback, stage: str) -> np.ndarray:
+def train_refiner(
+    images: np.ndarray,
+    labels: np.ndarray,
+    n_classes: int,
+    *,
+    width: int = 32,
+    epochs: int = 6,
+    batch_size: int = 256,
+    random_state: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> CnnRefiner:
+    """The refinement network trained once on given labels (no rounds, no self-training).
+
+    What learning from a person's corrections uses: ``labels`` are the person's classes and
+    the confident rest; a row given several times (a person's label, weighted up) is seen
+    that many times per epoch, each time through another random augmentation. Twice the
+    epochs of a refinement round: these labels are meant to be learnt, mistakes and all.
+    """
+    torch = _require_torch()
+    size = network_size(images.shape)
+    x = _as_tensor(images, size)
+    y = torch.from_numpy(np.asarray(labels, np.int64))
+    seed = int(np.random.default_rng(random_state).integers(2**31 - 1))
+    tell = report(progress)
+    train = {"width": width, "epochs": epochs, "batch_size": batch_size}
+    net = _train(x, y, n_classes, seed=seed, tell=tell, stage="learn: train", **train)
+    return CnnRefiner.from_net(net, int(x.shape[1]), n_classes, width, size)
+
+
+def _relabel(
+    net: Any, x: Any, tell: ProgressCallback, stage: str, sure: float | None
+) -> np.ndarray:
     tell(f"{stage}: relabel", 0, 1)
-    proba = _proba_tensor(net, x)
+    proba = _proba_tensor(net, x, sure=sure)
     tell(f"{stage}: relabel", 1, 1)
     return proba
 

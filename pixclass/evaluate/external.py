@@ -18,7 +18,7 @@ def _as_codes(values: Any) -> tuple[np.ndarray, np.ndarray]:
 def confusion_matrix(y_true: Any, y_pred: Any) -> np.ndarray:
     """Counts of shape (n_pred_clusters, n_true_classes): ``C[p, t]`` in cluster p, class t.
 
-    Noise (-1) is a cluster of its own here, so it counts as wrong unless matched.
+    Unknown (-1) is a cluster of its own here, so it counts as wrong unless matched.
     """
     true_codes, _ = _as_codes(y_true)
     pred_codes, _ = _as_codes(y_pred)
@@ -57,7 +57,7 @@ def cluster_accuracy(y_true: Any, y_pred: Any) -> float:
     y_true : array-like of shape (n_samples,)
         Known classes (any hashable values).
     y_pred : array-like of shape (n_samples,)
-        Cluster ids; -1 (unknown/noise) is treated as one more cluster.
+        Cluster ids; -1 (unknown) is treated as one more cluster.
 
     Returns
     -------

@@ -11,7 +11,7 @@ def internal_scores(
 ) -> dict[str, float]:
     """Silhouette (on a sample, it is quadratic), Calinski-Harabasz and Davies-Bouldin.
 
-    Noise points (-1) are left out. With fewer than two clusters the scores are NaN, since none of
+    Unknown points (-1) are left out. With fewer than two clusters the scores are NaN, since none of
     them is defined there.
 
     Parameters

@@ -20,7 +20,6 @@ import hashlib
 import inspect
 import json
 import os
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import numpy as np
 
 from pixclass.errors import InputError
 from pixclass.features.base import FeatureExtractor
+from pixclass.io.files import atomic_file
 from pixclass.progress import ProgressCallback
 
 # Merge shards once there are this many, so lookups open a handful of files, not hundreds.
@@ -242,13 +242,5 @@ def _write_shard(folder: Path, keys: np.ndarray, vecs: np.ndarray) -> None:
 
 
 def _save_atomically(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as handle:
+        np.save(handle, array, allow_pickle=False)

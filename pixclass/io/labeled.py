@@ -135,7 +135,7 @@ def export_dataset(
     Returns
     -------
     Path
-        ``dest_dir``.
+        ``dest_dir``, holding ``images/`` and ``labels.csv``.
 
     Raises
     ------

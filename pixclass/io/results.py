@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import csv
-import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import IO
 import numpy as np
 
 from pixclass.errors import InputError
+from pixclass.io.files import atomic_file
 from pixclass.io.imageset import SkippedImage
 
 ASSIGNMENT_HEADER = ["path", "cluster", "confidence"]
@@ -25,16 +24,8 @@ def _atomic_text(path: str | Path) -> Iterator[IO[str]]:
     if str(path) == "-":
         yield sys.stdout
         return
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            yield handle
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(Path(path), text=True) as handle:
+        yield handle
 
 
 def write_assignments(

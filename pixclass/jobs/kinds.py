@@ -1,4 +1,4 @@
-"""What each kind of job does: cluster, ingest, classify. Each returns the job's result dict.
+"""What each kind of job does: cluster, ingest, classify, learn. Each returns the job's result dict.
 
 Notifications go out at the end, while the job is still running (stage "notify"), so that a
 job that is done has also told everyone; a failing notification is recorded, never raised.
@@ -16,6 +16,7 @@ from pixclass.progress import Cancelled
 from pixclass.services.classify import UNKNOWN, ClassifyReport, classify_images
 from pixclass.services.cluster import run_collection_clustering
 from pixclass.services.ingest import IngestReport, ingest
+from pixclass.services.learn import learn_run
 from pixclass.services.options import DEFAULTS, check_cluster_options
 from pixclass.services.targets import review_needed, review_percent, send_counts, send_event
 from pixclass.store import get_run
@@ -36,6 +37,12 @@ CLUSTER_PLAN: StagePlan = {
     "notify": (0.96, 1.0),
 }
 INGEST_PLAN: StagePlan = {"ingest": (0.0, 1.0)}
+LEARN_PLAN: StagePlan = {
+    "learn: decode": (0.0, 0.2),
+    "learn: train": (0.2, 0.85),
+    "learn: relabel": (0.85, 0.95),
+    "learn: save": (0.95, 1.0),
+}
 CLASSIFY_PLAN: StagePlan = {"ingest": (0.0, 0.3), "classify": (0.3, 0.95), "notify": (0.95, 1.0)}
 # Skipped files listed in a job's result (all are counted).
 MAX_LISTED = 50
@@ -46,6 +53,8 @@ def stage_plan(job: JobInfo) -> StagePlan:
         return CLUSTER_PLAN
     if job.kind == "ingest":
         return INGEST_PLAN
+    if job.kind == "learn":
+        return LEARN_PLAN
     if "source" in job.params:
         return CLASSIFY_PLAN
     return {"classify": (0.0, 0.95), "notify": (0.95, 1.0)}
@@ -104,6 +113,21 @@ def notify_run_finished(ctx: JobContext, summary: RunSummary) -> list[SendResult
         event = messages.review(ctx.settings, ctx.job.collection, summary.run_id, count)
         sends += _send(ctx, event, summary.run_id)
     return sends
+
+
+def run_learn(ctx: JobContext) -> dict[str, Any]:
+    """Make a new run of the collection that learned from a run's corrections."""
+    learned_from = int(ctx.job.params["run_id"])
+    run_id = learn_run(ctx.store, learned_from, progress=ctx.progress)
+    ctx.progress.cancellable = False
+    summary = run_summary(ctx.store, run_id)
+    return {
+        "run_id": run_id,
+        "learned_from": learned_from,
+        "n_images": summary.n_images,
+        "classes": [[name, size] for name, size in summary.classes],
+        "metrics": summary.metrics,
+    }
 
 
 def run_ingest(ctx: JobContext) -> dict[str, Any]:
@@ -189,4 +213,9 @@ def _send(ctx: JobContext, event: Event, run_id: int | None) -> list[SendResult]
     )
 
 
-KINDS: dict[str, JobKind] = {"cluster": run_cluster, "ingest": run_ingest, "classify": run_classify}
+KINDS: dict[str, JobKind] = {
+    "cluster": run_cluster,
+    "ingest": run_ingest,
+    "classify": run_classify,
+    "learn": run_learn,
+}

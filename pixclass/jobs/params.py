@@ -6,6 +6,7 @@
   is taken relative to the data dir), or a dataset name (``mnist``, ``digits``, ...).
 * ``classify``: ``image_ids`` (images of the collection) or ``source`` (as for ingest: its images
   are ingested first); neither: every image the current run does not hold yet.
+* ``learn``: ``run_id``, the finished run of the collection whose corrections to learn from.
 
 Every kind also takes ``review_percent``: send "review needed" when more than this share of the
 images has a confidence below 0.5 (default: the collection's setting, else 10).
@@ -27,6 +28,7 @@ ALLOWED = {
     "cluster": {*DEFAULTS, "review_percent"},
     "ingest": {"source"},
     "classify": {"image_ids", "source", "review_percent"},
+    "learn": {"run_id"},
 }
 MAX_IMAGE_IDS = 100_000
 
@@ -53,6 +55,10 @@ def check_params(settings: Settings, kind: str, params: dict[str, Any] | None) -
         checked["review_percent"] = _percent(given["review_percent"])
     if kind == "cluster":
         checked.update(check_cluster_options({k: v for k, v in given.items() if k in DEFAULTS}))
+    elif kind == "learn":
+        if "run_id" not in given:
+            raise InputError("a learn job needs run_id: the run whose corrections to learn from")
+        checked["run_id"] = whole_number(given["run_id"], "run_id", "a whole number")
     elif kind == "ingest":
         if "source" not in given:
             raise InputError("an ingest job needs a source: a folder or .zip in the data dir")

@@ -36,8 +36,9 @@ from pixclass.errors import ConflictError, InputError, NotFoundError
 from pixclass.io.decode import has_image_extension
 from pixclass.notify import SendResult
 from pixclass.services.classify import CurrentModel, load_current_model
-from pixclass.store import Store, create_collection, get_collection
+from pixclass.store import Store, create_collection
 from pixclass.store.assignments import class_names, current_model_run
+from pixclass.store.collections import find_collection_id
 from pixclass.store.inbox import processed_files, waiting_images
 
 log = logging.getLogger(__name__)
@@ -113,8 +114,13 @@ def scan_inbox(folder: Path) -> Iterator[InboxFile]:
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((Path(entry.path), f"{prefix}{entry.name}/"))
-                elif entry.is_file() and is_candidate(entry.name):
-                    stat = entry.stat()
+                elif is_candidate(entry.name) and not entry.is_dir():
+                    # Not only regular files: a FIFO, a device link or a broken link named like
+                    # an image is reported (once) with its reason; reading it never blocks.
+                    try:
+                        stat = entry.stat()
+                    except FileNotFoundError:  # a broken link: judged by the link itself
+                        stat = entry.stat(follow_symlinks=False)
                     yield InboxFile(
                         f"{prefix}{entry.name}", Path(entry.path), stat.st_size, stat.st_mtime_ns
                     )
@@ -169,8 +175,8 @@ class InboxWatcher:
         self.settings, self.store, self.collection = settings, store, collection
         self.interval, self.settle, self.max_wait = interval, settle, max_wait
         self.cluster_at, self.notify = cluster_at, notify
-        _ensure_collection(store, collection)
-        self.processed = processed_files(store, collection)
+        self.collection_id = _ensure_collection(store, collection)
+        self.processed = processed_files(store, self.collection_id)
         self._seen: dict[str, _Seen] = {}
         self._model: CurrentModel | None = None
         self._waiting_checked_for: int | None = None
@@ -193,7 +199,7 @@ class InboxWatcher:
         if ready and (not arriving or waited >= self.max_wait):
             report = self._handle(ready[:MAX_BATCH], [])
         elif self._waiting_to_classify():
-            report = self._handle([], waiting_images(self.store, self.collection))
+            report = self._handle([], waiting_images(self.store, self.collection_id))
         return report
 
     def pending(self) -> int:
@@ -266,15 +272,15 @@ class InboxWatcher:
 
     def _waiting_to_classify(self) -> bool:
         """A model appeared since files were left waiting (checked once per run)."""
-        run_id = current_model_run(self.store, self.collection)
+        run_id = current_model_run(self.store, self.collection_id)
         if run_id is None or run_id == self._waiting_checked_for:
             return False
         self._waiting_checked_for = run_id
-        return bool(waiting_images(self.store, self.collection))
+        return bool(waiting_images(self.store, self.collection_id))
 
     def current_model(self) -> CurrentModel | None:
         """The collection's current model, loaded once per run (names refreshed each time)."""
-        run_id = current_model_run(self.store, self.collection)
+        run_id = current_model_run(self.store, self.collection_id)
         if run_id is None:
             return None
         if self._model is None or self._model.run_id != run_id:
@@ -284,9 +290,11 @@ class InboxWatcher:
         return self._model
 
 
-def _ensure_collection(store: Store, collection: str) -> None:
+def _ensure_collection(store: Store, collection: str) -> int:
+    """The collection's id, creating it when missing."""
     try:
-        get_collection(store, collection)
+        return find_collection_id(store, collection)
     except NotFoundError:
         with contextlib.suppress(ConflictError):  # created meanwhile by someone else
-            create_collection(store, collection)
+            return create_collection(store, collection)
+    return find_collection_id(store, collection)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from pixclass.jobs import messages
 from pixclass.jobs.api import submit_job
 from pixclass.services.classify import LOW_CONFIDENCE, classify_images
-from pixclass.services.ingest import IngestReport, ingest_entries
+from pixclass.services.ingest import IngestReport, ingest
 from pixclass.services.targets import review_needed, review_percent, send_event
 from pixclass.store import get_collection
 from pixclass.store.inbox import InboxEntry, mark_classified, record_inbox_files
@@ -43,9 +43,9 @@ def handle_batch(watcher: InboxWatcher, files: list[InboxFile], waiting: list[in
     for image_id in done_waiting:
         _count(classes[image_id], report, counts)
     report.counts = dict(counts)
-    record_inbox_files(watcher.store, watcher.collection, entries)
+    record_inbox_files(watcher.store, watcher.collection_id, entries)
     if done_waiting:
-        mark_classified(watcher.store, watcher.collection, done_waiting)
+        mark_classified(watcher.store, watcher.collection_id, done_waiting)
     if model is None and report.waiting:
         _maybe_cluster(watcher)
     _log(watcher, report)
@@ -55,13 +55,8 @@ def handle_batch(watcher: InboxWatcher, files: list[InboxFile], waiting: list[in
 
 
 def _ingest(watcher: InboxWatcher, files: list[InboxFile]) -> IngestReport:
-    return ingest_entries(
-        watcher.store,
-        watcher.collection,
-        [(f.name, f.path) for f in files],
-        source=str(watcher.folder),
-        settings=watcher.settings,
-    )
+    entries = [(f.name, f.path) for f in files]
+    return ingest(watcher.store, entries, watcher.collection, settings=watcher.settings)
 
 
 def _entry(

@@ -18,7 +18,7 @@ from pixclass.config import Settings
 from pixclass.errors import InputError, NotFoundError
 from pixclass.io.decode import ImageReadError, bomb_guard
 from pixclass.progress import ProgressCallback, report
-from pixclass.services.ingest import Entry, ingest_entries
+from pixclass.services.ingest import Entry, ingest
 from pixclass.services.models import loaded_run
 from pixclass.store.assignments import (
     CHUNK,
@@ -30,7 +30,7 @@ from pixclass.store.assignments import (
     held_assignments,
 )
 from pixclass.store.browse import classes_of, collection_by_id, latest_done_run_id
-from pixclass.store.collections import CollectionInfo
+from pixclass.store.collections import CollectionInfo, find_collection_id
 from pixclass.store.db import Store
 from pixclass.store.images import iter_image_bytes
 from pixclass.store.results import UNKNOWN, load_model_bytes
@@ -95,7 +95,7 @@ def load_current_model(store: Store, collection: str) -> CurrentModel:
     """The model of the collection's newest finished run; ``NoModelError`` when there is none."""
     from pixclass.cluster import Model  # heavy (umap, numba): only when classifying
 
-    run_id = current_model_run(store, collection)
+    run_id = current_model_run(store, find_collection_id(store, collection))
     if run_id is None:
         raise NoModelError(
             f"collection {collection!r} has no finished run to classify with yet; cluster it "
@@ -226,11 +226,11 @@ def classify_files(
 ) -> list[Classified]:
     """Add files to a collection and give each the class the run's model predicts.
 
-    ``files`` are (name, bytes or path) as ``ingest_entries`` takes them. Images the run
+    ``files`` are (name, bytes or path) as ``ingest`` takes them. Images the run
     classified already (or a person did) keep that class and report it.
     """
     loaded = loaded_run(store, run_id)
-    added = ingest_entries(store, collection, files, source="classify", settings=settings)
+    added = ingest(store, files, collection, settings=settings)
     usable = sorted(set(added.image_ids.values()))
     reasons: dict[int, str] = {}
     if usable:

@@ -33,6 +33,7 @@ from pixclass.io.labeled import sorted_class_names
 from pixclass.io.load import ModeArg, SizeArg, auto_mode, auto_size, check_mode, check_size
 from pixclass.jsonable import jsonable
 from pixclass.progress import Cancelled, ProgressCallback, report
+from pixclass.store.collections import find_collection_id
 from pixclass.store.db import Store
 from pixclass.store.images import image_headers, iter_image_bytes
 from pixclass.store.results import RunResult, save_result
@@ -184,7 +185,7 @@ def load_collection(
     Known labels (from datasets and labeled folders) come along for evaluation.
     """
     checked_mode, checked_size = check_mode(mode), check_size(size)
-    rows = image_headers(store, collection_name)
+    rows = image_headers(store, find_collection_id(store, collection_name))
     if len(rows) < 2:
         raise NoImagesError(
             f"collection {collection_name!r} holds {len(rows)} image(s); at least 2 are needed. "

@@ -1,9 +1,10 @@
 """``ingest``: the one way images enter a collection, idempotently.
 
-Every entry point comes here: ``pixclass ingest`` and the ingest job (a folder, zip or dataset,
-through ``ingest``), an upload and a classify upload of the web app, and a watched inbox (files
-by name, through ``ingest_entries``). Files are read, hashed, checked and thumbnailed in a thread
-pool while the main thread writes finished batches, each batch in one transaction. So:
+Every entry point calls ``ingest``: ``pixclass ingest`` and the ingest job (a folder, zip or
+dataset), an upload of the web app (the folder it was received into), and a classify upload and
+a watched inbox (the files, as ``(name, bytes or path)`` entries). Files are read, hashed,
+checked and thumbnailed in a thread pool while the main thread writes finished batches, each
+batch in one transaction. So:
 
 - a second ingest of the same files adds nothing: a file whose SHA-256 the collection holds is
   only hashed (no decoding), and a new name for it is recorded as another name of that image;
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -30,7 +32,7 @@ from pixclass.io.imageset import SkippedImage
 from pixclass.io.sources import ImageEntry, ReadLimits
 from pixclass.io.thumbnails import check_image
 from pixclass.progress import ProgressCallback, report
-from pixclass.services.sources import IngestItem, open_source
+from pixclass.services.sources import IngestItem, IngestSource, open_source
 from pixclass.store.blobs import DirectoryBlobStore
 from pixclass.store.collections import ensure_collection
 from pixclass.store.db import Store
@@ -99,7 +101,7 @@ class _Known:
 
 def ingest(
     store: Store,
-    source: str | Path,
+    source: str | Path | Iterable[Entry],
     collection: str,
     *,
     settings: Settings | None = None,
@@ -112,9 +114,11 @@ def ingest(
     Parameters
     ----------
     store : Store
-    source : str or Path
+    source : str, Path, or iterable of (name, bytes or Path)
         A folder, a ``.zip``, a labeled folder (``images/`` + ``labels.csv``), a folder of IDX
-        files, or a dataset name (``mnist``, ``fashion-mnist``, ``digits``).
+        files, or a dataset name (``mnist``, ``fashion-mnist``, ``digits``); or the files
+        themselves, in order, as ``(name, bytes)`` or ``(name, path)`` (an upload to classify,
+        the new files of a watched inbox).
     collection : str
         The collection name.
     settings : Settings, optional
@@ -136,51 +140,10 @@ def ingest(
         ``source`` does not exist and is not a dataset name.
     """
     started = time.perf_counter()
-    opened = open_source(source, settings)
-    result = ingest_entries(
-        store,
-        collection,
-        opened.items,
-        source=opened.label,
-        skipped=opened.skipped,
-        batch_size=batch_size,
-        n_jobs=n_jobs,
-        progress=progress,
-    )
-    result.seconds = time.perf_counter() - started
-    return result
-
-
-def ingest_entries(
-    store: Store,
-    collection: str,
-    entries: Iterable[Entry | IngestItem],
-    *,
-    source: str = "",
-    skipped: Sequence[SkippedImage] = (),
-    settings: Settings | None = None,
-    batch_size: int = BATCH_SIZE,
-    n_jobs: int = 2,
-    progress: ProgressCallback | None = None,
-) -> IngestReport:
-    """Add files to ``collection`` (created when missing): check, hash, dedupe, store, report.
-
-    Parameters
-    ----------
-    entries : iterable of (name, bytes or Path) or IngestItem
-        The files, in order; a path is read within the file size limit of ``settings``.
-    source : str, default=""
-        What the files came from, for messages.
-    skipped : sequence of SkippedImage, default=()
-        Files the caller found unusable already; they go into the report as they are.
-
-    The other parameters are those of ``ingest``.
-    """
-    started = time.perf_counter()
-    limits = ReadLimits.from_settings(settings)
-    items = [_as_item(entry, limits) for entry in entries]
-    result = IngestReport(collection=collection, source=source, total=len(items))
-    result.skipped.extend(skipped)
+    opened = _open(source, settings)
+    items = opened.items
+    result = IngestReport(collection=collection, source=opened.label, total=len(items))
+    result.skipped.extend(opened.skipped)
     few = len(items) <= FEW_FILES
     with store.write() as session:
         collection_key = ensure_collection(session, collection)
@@ -202,13 +165,19 @@ def ingest_entries(
     return result
 
 
-def _as_item(entry: Entry | IngestItem, limits: ReadLimits) -> IngestItem:
-    if isinstance(entry, IngestItem):
-        return entry
-    name, data = entry
-    if isinstance(data, bytes):
-        return IngestItem(name, lambda: data)
-    return IngestItem(name, ImageEntry(name, data, max_bytes=limits.max_file).read_bytes)
+def _open(source: str | Path | Iterable[Entry], settings: Settings | None) -> IngestSource:
+    if isinstance(source, str | Path):
+        return open_source(source, settings)
+    limits = ReadLimits.from_settings(settings)
+    items = []
+    for name, data in source:
+        if isinstance(data, bytes):
+            items.append(IngestItem(name, partial(bytes, data)))
+        else:
+            items.append(
+                IngestItem(name, ImageEntry(name, data, max_bytes=limits.max_file).read_bytes)
+            )
+    return IngestSource(items, [], "files")
 
 
 class _Preparer:

@@ -23,10 +23,10 @@ LOW_CONFIDENCE = 0.5
 CHUNK = 1000
 
 
-def current_model_run(store: Store, collection: str) -> int | None:
+def current_model_run(store: Store, collection_id: int) -> int | None:
     """The newest finished run of a collection that saved a model, or None."""
     with store.session() as session:
-        return _model_run(session, collection_id(session, collection))
+        return _model_run(session, collection_id)
 
 
 def _model_run(session: Session, collection: int) -> int | None:

@@ -76,6 +76,13 @@ def collection_id(session: Session, name: str) -> int:
     return found
 
 
+def find_collection_id(store: Store, name: str) -> int:
+    """The id of collection ``name`` (what the rest of the store API takes); ``NotFoundError``
+    naming the known ones when missing. Callers resolve a name once, where it comes in."""
+    with store.session() as session:
+        return collection_id(session, name)
+
+
 def get_collection(store: Store, name: str) -> CollectionInfo:
     """One collection by name."""
     with store.session() as session:

@@ -290,7 +290,7 @@ def iter_image_bytes(
         yield out
 
 
-def image_headers(store: Store, collection: str) -> list[Any]:
+def image_headers(store: Store, collection_id: int) -> list[Any]:
     """Id, file name, header fields and known label of every image of a collection, by id:
     what decoding a collection for clustering needs before it reads any bytes."""
     with store.session() as session:
@@ -305,7 +305,7 @@ def image_headers(store: Store, collection: str) -> list[Any]:
                     Image.format,
                     Image.known_label,
                 )
-                .where(Image.collection_id == collection_id(session, collection))
+                .where(Image.collection_id == collection_id)
                 .order_by(Image.id)
             ).all()
         )

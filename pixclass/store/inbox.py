@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from pixclass.store.collections import collection_id
 from pixclass.store.db import Store
 from pixclass.store.schema import InboxFile, utcnow
 
@@ -36,27 +35,26 @@ class InboxEntry:
     image_id: int | None = None
 
 
-def processed_files(store: Store, collection: str) -> set[tuple[str, int, int]]:
+def processed_files(store: Store, collection_id: int) -> set[tuple[str, int, int]]:
     """(path, size, mtime_ns) of every file of the collection's inbox dealt with before."""
     with store.session() as session:
         rows = session.execute(
             select(InboxFile.path, InboxFile.size, InboxFile.mtime_ns).where(
-                InboxFile.collection_id == collection_id(session, collection)
+                InboxFile.collection_id == collection_id
             )
         )
         return {(path, int(size), int(mtime)) for path, size, mtime in rows}
 
 
-def record_inbox_files(store: Store, collection: str, entries: Sequence[InboxEntry]) -> None:
+def record_inbox_files(store: Store, collection_id: int, entries: Sequence[InboxEntry]) -> None:
     """Remember files as dealt with (a file recorded already is left as it is)."""
     if not entries:
         return
     now = utcnow()
     with store.write() as session:
-        wanted = collection_id(session, collection)
         rows = [
             {
-                "collection_id": wanted,
+                "collection_id": collection_id,
                 "path": e.path,
                 "size": e.size,
                 "mtime_ns": e.mtime_ns,
@@ -70,24 +68,24 @@ def record_inbox_files(store: Store, collection: str, entries: Sequence[InboxEnt
         session.execute(_insert_new(session), rows)
 
 
-def waiting_images(store: Store, collection: str) -> list[int]:
+def waiting_images(store: Store, collection_id: int) -> list[int]:
     """Images that came through the inbox while the collection had no model yet."""
     with store.session() as session:
         query = select(InboxFile.image_id).where(
-            InboxFile.collection_id == collection_id(session, collection),
+            InboxFile.collection_id == collection_id,
             InboxFile.status == "waiting",
             InboxFile.image_id.is_not(None),
         )
         return sorted({int(i) for i in session.scalars(query) if i is not None})
 
 
-def mark_classified(store: Store, collection: str, image_ids: Sequence[int]) -> None:
+def mark_classified(store: Store, collection_id: int, image_ids: Sequence[int]) -> None:
     """Waiting files whose images are now classified."""
     with store.write() as session:
         session.execute(
             update(InboxFile)
             .where(
-                InboxFile.collection_id == collection_id(session, collection),
+                InboxFile.collection_id == collection_id,
                 InboxFile.status == "waiting",
                 InboxFile.image_id.in_([int(i) for i in image_ids]),
             )

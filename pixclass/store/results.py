@@ -71,6 +71,8 @@ class RunResult:
     timings: dict[str, float]
     metrics: dict[str, Any]
     model: bytes | None
+    # Images a person placed, carried into a new run (learning); None: none.
+    set_by_person: np.ndarray | None = None
 
 
 def save_result(store: Store, run_id: int, result: RunResult) -> None:
@@ -84,13 +86,14 @@ def save_result(store: Store, run_id: int, result: RunResult) -> None:
         session.execute(insert(Cluster), _cluster_rows(run_id, labels, ids, result))
         now = utcnow()
         xy = result.embedding_2d
+        person = result.set_by_person
         rows = [
             {
                 "run_id": run_id,
                 "image_id": image_id,
                 "cluster": int(labels[i]) if labels[i] >= 0 else None,
                 "confidence": float(result.confidence[i]),
-                "set_by_person": False,
+                "set_by_person": bool(person[i]) if person is not None else False,
                 "updated_at": now,
                 "x": float(xy[i, 0]) if xy is not None else None,
                 "y": float(xy[i, 1]) if xy is not None else None,
@@ -165,7 +168,7 @@ def find_cluster(session: Session, run_id: int, cluster: str | int) -> Cluster:
         if text in (str(c.index), display_name(c.index, None)) or (c.name and c.name == text):
             return c
     known = ", ".join(display_name(c.index, c.name) for c in sorted(clusters, key=_by_index))
-    raise NotFoundError(f"run {run_id} has no cluster {text!r} (clusters: {known or 'none'})")
+    raise NotFoundError(f"run {run_id} has no class {text!r} (classes: {known or 'none'})")
 
 
 def cluster_index(store: Store, run_id: int, cluster: str | int) -> int:
@@ -176,6 +179,21 @@ def cluster_index(store: Store, run_id: int, cluster: str | int) -> int:
 
 def _by_index(cluster: Cluster) -> int:
     return cluster.index
+
+
+def set_cluster_names(store: Store, run_id: int, names: Mapping[int, str]) -> None:
+    """Name the classes of a run being made (names carried over from the run it comes from).
+
+    Not a correction (nothing to undo): the new run starts with these names.
+    """
+    with store.write() as session:
+        run_row(session, run_id)
+        for index, name in names.items():
+            session.execute(
+                update(Cluster)
+                .where(Cluster.run_id == run_id, Cluster.index == int(index))
+                .values(name=name)
+            )
 
 
 def rename_cluster(

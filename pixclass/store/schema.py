@@ -269,7 +269,7 @@ class Assignment(Base):
     y: Mapped[float | None] = mapped_column(Float)
 
 
-JOB_KINDS = ("cluster", "ingest", "classify")
+JOB_KINDS = ("cluster", "ingest", "classify", "learn")
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
 
 

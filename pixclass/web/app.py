@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,30 +17,18 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
 import pixclass
 from pixclass.config import Settings
 from pixclass.services.collections import Store, open_store
-from pixclass.web.auth import AppToken, Principal, Sessions, authenticate, resolve_app_token
-from pixclass.web.deps import render
+from pixclass.web.auth import Principal, Sessions, authenticate, resolve_app_token
+from pixclass.web.deps import AppContext, render
 from pixclass.web.errors import register_error_handlers
 from pixclass.web.hardening import EdgeChecks, SecurityHeaders, register_parse_error_handlers
 from pixclass.web.live import install_live
 from pixclass.web.templating import make_templates
 
 HERE = Path(__file__).parent
-
-
-@dataclass
-class AppContext:
-    """What every route needs, made once per app."""
-
-    settings: Settings
-    store: Store
-    token: AppToken
-    sessions: Sessions
-    templates: Jinja2Templates
 
 
 def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:

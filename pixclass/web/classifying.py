@@ -13,7 +13,7 @@ from pixclass.services.classify import Classified, classify_files, classify_targ
 from pixclass.web.uploads import UploadLimits, receive_upload, upload_folder
 
 if TYPE_CHECKING:
-    from pixclass.web.app import AppContext
+    from pixclass.web.deps import AppContext
 
 # Classifying is for a few images at a time; more belong in an upload and a run.
 MAX_CLASSIFY_FILES = 1000

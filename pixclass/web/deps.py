@@ -1,16 +1,33 @@
-"""What routes get from the app: its context, the store, and a template renderer."""
+"""What routes get from the app, declared once: ``ContextDep`` (the app's context) and
+``StoreDep`` (its store) as parameter types, a template renderer, and who is asking.
+
+A route takes what it needs as a parameter (``db: StoreDep``, ``ctx: ContextDep``); it never
+fetches them from the request itself.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
 
+from pixclass.config import Settings
 from pixclass.services.collections import Store
+from pixclass.web.auth import AppToken, Sessions
 
-if TYPE_CHECKING:
-    from pixclass.web.app import AppContext
+
+@dataclass
+class AppContext:
+    """What every route needs, made once per app."""
+
+    settings: Settings
+    store: Store
+    token: AppToken
+    sessions: Sessions
+    templates: Jinja2Templates
 
 
 def context(request: Request) -> AppContext:
@@ -20,6 +37,10 @@ def context(request: Request) -> AppContext:
 
 def store(request: Request) -> Store:
     return context(request).store
+
+
+ContextDep = Annotated[AppContext, Depends(context)]
+StoreDep = Annotated[Store, Depends(store)]
 
 
 def render(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:

@@ -20,14 +20,14 @@ import re
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pixclass.errors import NotFoundError
 from pixclass.services.collections import Store
 from pixclass.services.live import version
-from pixclass.web.deps import store
+from pixclass.web.deps import StoreDep
 
 STALE = "This run was changed in another window — reloaded. Check the page and try again."
 HEADER = "X-Pixclass-Version"
@@ -55,9 +55,7 @@ def live_url(request: Request, nav: Any) -> str:
 
 
 @router.get("/live")
-def live(
-    run: int | None = None, collection: int | None = None, db: Store = Depends(store)
-) -> dict[str, str]:
+def live(db: StoreDep, run: int | None = None, collection: int | None = None) -> dict[str, str]:
     return {"version": version(db, run_id=run, collection_id=collection)}
 
 

@@ -16,7 +16,7 @@ GOLDEN = 0.618033988749895
 
 
 def class_color(index: int | None) -> str:
-    """The colour of class ``index`` (grey for no class)."""
+    """The colour of class ``index`` (grey for unknown, -1)."""
     if index is None or index < 0:
         return NO_CLASS
     if index < len(BASE):

@@ -281,3 +281,20 @@ class CorrectionOut(BaseModel):
     @classmethod
     def of(cls, event: Any) -> CorrectionOut:
         return cls(**event.__dict__)
+
+
+class ReviewItemOut(BaseModel):
+    """An image of the review queue and why it is there."""
+
+    image_id: int
+    cluster: int | None
+    class_name: str
+    confidence: float
+    set_by_person: bool
+    reason: str
+    runner_up: str | None
+    group_size: int
+
+    @classmethod
+    def of(cls, item: Any) -> ReviewItemOut:
+        return cls(**item.__dict__)

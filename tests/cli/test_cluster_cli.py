@@ -163,3 +163,27 @@ def test_demo_falls_back_to_digits_when_mnist_is_missing(tmp_path, monkeypatch) 
 
     assert Image.open(montages[0]).size[0] == 8 * 48
     assert len(read_rows(out / "assignments.csv")) == 1797
+
+
+def test_counts_line_names_the_other_plausible_counts() -> None:
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from pixclass.cli.cluster import counts_line
+    from pixclass.cluster.choose_k import KChoice
+
+    # 9 density groups, one split (10), runs that found 10, 10 and 14.
+    choice = KChoice(
+        n_clusters=10,
+        centers=np.zeros((10, 2)),
+        density_groups=9,
+        splits=[{"size": 900.0, "pvalue": 1e-6, "split": 1.0}],
+    )
+    runs = [{"n_clusters": k, "agreement": 1.0} for k in (10, 10, 14)]
+    fitted = SimpleNamespace(n_clusters_=10, k_choice_=choice, runs_=runs)
+    assert counts_line(10, fitted) == "10 classes; 9 and 14 also fit"
+    alone = SimpleNamespace(n_clusters_=10, k_choice_=None, runs_=[runs[0]])
+    assert counts_line(10, alone) == "10 classes"
+    one = SimpleNamespace(n_clusters_=10, k_choice_=None, runs_=runs)
+    assert counts_line(10, one) == "10 classes; 14 also fits"

@@ -1,5 +1,6 @@
 """Self-training refinement on real image arrays: it fixes wrong labels, never needs true ones."""
 
+import pickle
 import warnings
 
 import numpy as np
@@ -75,3 +76,35 @@ def test_photo_features_are_not_refined_by_default(shapes) -> None:
     images, _ = shapes
     result = discover(images, features="hog", seed=0, refine=False)
     assert result.refinement is None and result.params["refine"] is False
+
+
+def test_sure_images_keep_their_own_view_and_unsure_ones_average_all_three(shapes) -> None:
+    import torch
+
+    from pixclass.cluster.refine import _as_tensor, _proba_tensor
+
+    images, truth = shapes
+    result = refine_labels(images, truth, np.ones(len(truth)), sure=0.9, random_state=0)
+    assert result.refiner is not None and result.refiner.sure == 0.9
+    net = result.refiner.net()
+    x = _as_tensor(images, result.refiner.size)
+    with torch.inference_mode():
+        own = torch.softmax(net(x), dim=1).numpy()
+    every_view = _proba_tensor(net, x, sure=None)
+    mixed = _proba_tensor(net, x, sure=0.9)
+    confident = own.max(axis=1) >= 0.9
+    assert 0 < confident.sum() < len(x)
+    assert np.allclose(mixed[confident], own[confident], atol=1e-6)
+    assert np.allclose(mixed[~confident], every_view[~confident], atol=1e-6)
+    # a saved refiner classifies the run's images as the run did
+    loaded = pickle.loads(pickle.dumps(result.refiner))
+    assert loaded.sure == 0.9
+    assert np.allclose(loaded.predict_proba(images), mixed, atol=1e-6)
+    assert np.array_equal(mixed.argmax(axis=1), result.labels)
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.5, "always"])
+def test_a_bad_sure_is_a_clear_error(shapes, bad: object) -> None:
+    images, truth = shapes
+    with pytest.raises(ValueError, match="sure must be"):
+        refine_labels(images, truth, np.ones(len(truth)), sure=bad)  # type: ignore[arg-type]

@@ -102,3 +102,21 @@ def test_faiss_kmeans_recovers_the_blobs() -> None:
     centres, labels = kmeans(X, 12, n_init=3, seed=0)
     assert centres.shape == (12, 128) and labels.shape == (len(X),)
     assert adjusted_rand_score(truth, labels) > 0.95
+
+
+def test_the_neighbour_graph_of_a_big_set_is_nearly_exact_with_each_row_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pixclass.cluster import reduce
+
+    X, _ = blobs(20000, k=10, d=32, seed=4)
+    X[1] = X[0]  # twins: each must still come first in its own row
+    exact_idx, _ = reduce.neighbour_graph(X, 10, random_state=0)
+    monkeypatch.setattr(reduce, "APPROX_KNN_ABOVE", 5000)
+    approx_idx, approx_dist = reduce.neighbour_graph(X, 10, random_state=0)
+    assert (approx_idx[:, 0] == np.arange(len(X))).all() and (approx_dist[:, 0] == 0).all()
+    assert (approx_idx >= 0).all() and np.isfinite(approx_dist).all()
+    recall = np.mean(
+        [len(set(a) & set(e)) / 10 for a, e in zip(approx_idx, exact_idx, strict=True)]
+    )
+    assert recall > 0.95

@@ -54,7 +54,7 @@ def test_ingest_collections_and_export(run_cli: Any, store: Store, tmp_path: Pat
     assert "d\t12 images\t0 runs" in run_cli("collections", "list").output
 
     run_id = stored_run(store, "d", [i % 3 for i in range(12)])
-    assert "cluster 2 is now twos" in run_cli("clusters", "rename", str(run_id), "2", "twos").output
+    assert "class 2 is now twos" in run_cli("classes", "rename", str(run_id), "2", "twos").output
     image = list_images(store, "d")[0]
     assert "is in twos" in run_cli("assign", str(image.id), "twos").output
     listing = run_cli("runs", "list", "--collection", "d").output
@@ -106,23 +106,21 @@ def test_the_cli_corrects_splits_and_finds_similar_images_like_the_app(
     assert len(found) == 5 and ids[0] not in found and set(found) <= set(ids)
     assert all(line.split("\t")[1].startswith("cluster-") for line in lines)
 
-    moved = run_cli("clusters", "move", str(run_id), "cluster-2", str(ids[0]), str(ids[1]))
+    moved = run_cli("classes", "move", str(run_id), "cluster-2", str(ids[0]), str(ids[1]))
     assert "2 image(s) moved to cluster-2" in moved.output
-    assert "1 image(s) confirmed" in run_cli("clusters", "confirm", str(run_id), str(ids[2])).output
+    assert "1 image(s) confirmed" in run_cli("classes", "confirm", str(run_id), str(ids[2])).output
     after = {c.image_id: c for c in effective_classes(store, run_id)}
     assert after[ids[0]].cluster == after[ids[1]].cluster == 2 and after[ids[2]].set_by_person
 
-    merged = run_cli("clusters", "merge", str(run_id), "1", "--into", "0").output
+    merged = run_cli("classes", "merge", str(run_id), "1", "--into", "0").output
     sizes = {c.index: c.size for c in list_clusters(store, run_id)}
     assert f"merged into cluster-0 ({sizes[0]} images)" in merged and sizes[1] == 0
 
-    split = run_cli("clusters", "split", str(run_id), "cluster-0", "--into", "2").output
+    split = run_cli("classes", "split", str(run_id), "cluster-0", "--into", "2").output
     parts = [line.split("\t") for line in split.strip().splitlines()]
     assert [p[0] for p in parts] == ["0", "3"]  # the class keeps a part, one new class
     assert sum(int(p[2].split()[0]) for p in parts) == sizes[0]
-    assert (
-        "has no cluster 'nine'" in run_cli("clusters", "split", str(run_id), "nine", code=1).output
-    )
+    assert "has no class 'nine'" in run_cli("classes", "split", str(run_id), "nine", code=1).output
 
 
 def test_recut_makes_a_new_run_with_other_counts_and_keeps_names(
@@ -138,7 +136,7 @@ def test_recut_makes_a_new_run_with_other_counts_and_keeps_names(
     run_id = run_collection_clustering(
         store, "d", n_clusters=3, seed=0, map_2d=True, refine=False, deskew=False
     )
-    run_cli("clusters", "rename", str(run_id), "0", "biggest")
+    run_cli("clusters", "rename", str(run_id), "0", "biggest")  # the old name still works
     before = {c.image_id: c for c in effective_classes(store, run_id)}
 
     out = run_cli("recut", str(run_id), "--k", "6").output
@@ -158,3 +156,23 @@ def test_recut_makes_a_new_run_with_other_counts_and_keeps_names(
     # The old run is untouched; a bad k is one clear line.
     assert len([c for c in list_clusters(store, run_id) if c.size]) == 3
     assert "k must be between 1 and" in run_cli("recut", str(run_id), "--k", "0", code=1).output
+
+
+def test_undo_corrections_and_a_taken_name(run_cli: Any, store: Store, tmp_path: Path) -> None:
+    write_mnist_pngs(tmp_path / "src", 6)
+    run_cli("ingest", str(tmp_path / "src"), "-c", "u", "-q")
+    run_id = str(stored_run(store, "u", [0, 0, 1, 1, 2, 2]))
+    run_cli("classes", "rename", run_id, "1", "ones")
+    taken = run_cli("classes", "rename", run_id, "2", "ones", code=1).output
+    assert "class 1 (ones)" in taken and "already has the name 'ones'" in taken
+    run_cli("classes", "merge", run_id, "2", "--into", "ones")
+    log = run_cli("corrections", run_id).output.splitlines()
+    assert [line.split("\t")[3] for line in log] == ["merge", "rename"]
+    assert all("cli" in line.split("\t")[2] for line in log)
+    assert "undid" in run_cli("undo", run_id).output
+    assert "undone" in run_cli("corrections", run_id).output.splitlines()[0]
+    assert "merge" not in run_cli("undo", run_id).output  # the rename, next
+    nothing = run_cli("undo", run_id, code=1).output
+    assert "no correction left to undo" in nothing
+    no_learning = run_cli("learn", run_id, code=1).output
+    assert "no corrections to learn from" in no_learning

@@ -16,7 +16,7 @@ from store_samples import mnist_arrays, photo_bytes, png_bytes, write_bad_files,
 from pixclass.config import Settings
 from pixclass.errors import InputError
 from pixclass.services import ingest as ingest_module
-from pixclass.services.ingest import ingest, ingest_entries
+from pixclass.services.ingest import ingest
 from pixclass.store import (
     Store,
     delete_collection,
@@ -165,12 +165,12 @@ def test_files_given_as_bytes(store: Store) -> None:
     images, _ = mnist_arrays(2)
     first, second = png_bytes(images[0]), png_bytes(images[1])
     files = [("a.png", first), ("b.png", b"not an image"), ("c.png", first)]
-    result = ingest_entries(store, "few", files)
+    result = ingest(store, files, "few")
     assert (result.added, result.present, result.names_added) == (1, 1, 1)
     assert result.new_names == {"a.png"}
     assert result.image_ids["a.png"] == result.image_ids["c.png"]
     assert [s.path for s in result.skipped] == ["b.png"] and "b.png" not in result.image_ids
-    again = ingest_entries(store, "few", [("d.png", second), ("a.png", first)])
+    again = ingest(store, [("d.png", second), ("a.png", first)], "few")
     assert again.new_names == {"d.png"} and (again.added, again.present) == (1, 1)
     assert again.image_ids["a.png"] == result.image_ids["a.png"]
     assert len(list_images(store, "few")) == 2
@@ -194,7 +194,7 @@ def test_a_few_files_and_many_take_the_same_path(
     names = ["again.png", "broken.png", "new.png", "missing.png"]
     entries = [(name, tmp_path / "inbox" / name) for name in names]
     entries.append(("00004.png", written["00004.png"]))  # bytes and paths mix
-    result = ingest_entries(store, "digits", entries, batch_size=2)
+    result = ingest(store, entries, "digits", batch_size=2)
     assert (result.added, result.present, result.names_added) == (1, 2, 1)
     assert result.new_names == {"new.png"}
     assert sorted(s.path for s in result.skipped) == ["broken.png", "missing.png"]
@@ -211,7 +211,7 @@ def test_a_file_given_by_path_is_read_within_the_size_limit(
     big = tmp_path / "big.jpg"
     big.write_bytes(photo_bytes(64, 64) + bytes(2 * 1024 * 1024))
     small = replace(settings, file_max_mb=1)
-    result = ingest_entries(store, "limits", [("big.jpg", big)], settings=small)
+    result = ingest(store, [("big.jpg", big)], "limits", settings=small)
     assert result.added == 0
     assert [s.path for s in result.skipped] == ["big.jpg"]
     assert "too large" in result.skipped[0].reason and "file_max_mb" in result.skipped[0].reason

@@ -3,6 +3,8 @@ and a person's corrections: rename, merge, split, move selected images."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -11,9 +13,9 @@ from fastapi.responses import Response
 from pixclass.services.collections import Store
 from pixclass.services.corrections import merge_clusters, move_images, rename_cluster, split_class
 from pixclass.services.pages import nav
-from pixclass.services.runs import ClusterInfo, class_cards, class_images, get_class
+from pixclass.services.runs import ClassImage, ClusterInfo, class_cards, class_images, get_class
 from pixclass.web.auth import safe_next
-from pixclass.web.deps import context, render, store, who
+from pixclass.web.deps import ContextDep, StoreDep, render, who
 from pixclass.web.responses import flash, go_to
 from pixclass.web.schemas import (
     ClassOut,
@@ -33,9 +35,7 @@ PAGE = 120
 
 
 @pages.get("/runs/{run_id}/classes")
-def gallery_page(
-    request: Request, run_id: int, empty: bool = False, db: Store = Depends(store)
-) -> Response:
+def gallery_page(request: Request, db: StoreDep, run_id: int, empty: bool = False) -> Response:
     cards = class_cards(db, run_id, confidence=True)
     shown = [c for c in cards if c.size > 0 or empty]
     return render(
@@ -49,15 +49,39 @@ def gallery_page(
     )
 
 
+@dataclass(frozen=True)
+class ClassView:
+    """How a class page is sorted and filtered (query parameters), kept by each lazy page."""
+
+    sort: str = "confident"
+    unconfirmed: bool = False
+    q: str = ""
+
+    def images(self, db: Store, run_id: int, index: int, offset: int = 0) -> list[ClassImage]:
+        """One page of the class's images in this view."""
+        return class_images(
+            db,
+            run_id,
+            index,
+            offset=offset,
+            limit=PAGE,
+            sort=self.sort,
+            unconfirmed=self.unconfirmed,
+            search=self.q,
+        )
+
+    def query(self) -> str:
+        """The order and filters, for the URL of the next page."""
+        values = {"sort": self.sort, "unconfirmed": "1" if self.unconfirmed else "", "q": self.q}
+        return urlencode({k: v for k, v in values.items() if v})
+
+
+ClassViewDep = Annotated[ClassView, Depends()]
+
+
 @pages.get("/runs/{run_id}/classes/{index}")
 def class_page(
-    request: Request,
-    run_id: int,
-    index: int,
-    sort: str = "confident",
-    unconfirmed: bool = False,
-    q: str = "",
-    db: Store = Depends(store),
+    request: Request, db: StoreDep, view: ClassViewDep, run_id: int, index: int
 ) -> Response:
     return render(
         request,
@@ -65,58 +89,34 @@ def class_page(
         nav=nav(db, run_id=run_id),
         card=get_class(db, run_id, index),
         classes=[c for c in class_cards(db, run_id, samples=0)],
-        images=class_images(
-            db, run_id, index, limit=PAGE, sort=sort, unconfirmed=unconfirmed, search=q
-        ),
+        images=view.images(db, run_id, index),
         offset=PAGE,
         page=PAGE,
-        shown={"sort": sort, "unconfirmed": unconfirmed, "q": q},
-        filters=_filters(sort, unconfirmed, q),
+        shown={"sort": view.sort, "unconfirmed": view.unconfirmed, "q": view.q},
+        filters=view.query(),
         tab="classes",
     )
 
 
 @pages.get("/runs/{run_id}/classes/{index}/images")
 def class_images_fragment(
-    request: Request,
-    run_id: int,
-    index: int,
-    offset: int = 0,
-    sort: str = "confident",
-    unconfirmed: bool = False,
-    q: str = "",
-    db: Store = Depends(store),
+    request: Request, db: StoreDep, view: ClassViewDep, run_id: int, index: int, offset: int = 0
 ) -> Response:
     return render(
         request,
         "_thumbs.html",
         run_id=run_id,
         card=get_class(db, run_id, index),
-        images=class_images(
-            db,
-            run_id,
-            index,
-            offset=offset,
-            limit=PAGE,
-            sort=sort,
-            unconfirmed=unconfirmed,
-            search=q,
-        ),
+        images=view.images(db, run_id, index, offset),
         offset=offset + PAGE,
         page=PAGE,
-        filters=_filters(sort, unconfirmed, q),
+        filters=view.query(),
     )
-
-
-def _filters(sort: str, unconfirmed: bool, q: str) -> str:
-    """The order and filters of a class page, for the URL of its next page."""
-    values = {"sort": sort, "unconfirmed": "1" if unconfirmed else "", "q": q}
-    return urlencode({k: v for k, v in values.items() if v})
 
 
 @pages.post("/runs/{run_id}/classes/{index}/rename")
 def rename_page(
-    request: Request, run_id: int, index: int, name: str = Form(""), db: Store = Depends(store)
+    request: Request, db: StoreDep, run_id: int, index: int, name: str = Form("")
 ) -> Response:
     rename_cluster(db, run_id, index, name, who=who(request))
     back = urlsplit(request.headers.get("HX-Current-URL", "")).path  # the page it was renamed on
@@ -126,18 +126,19 @@ def rename_page(
 @pages.post("/runs/{run_id}/merge")
 def merge_page(
     request: Request,
+    db: StoreDep,
     run_id: int,
     classes: list[int] = Form(default=[]),
     into: int = Form(...),
-    db: Store = Depends(store),
 ) -> Response:
     merge_clusters(db, run_id, classes, into, who=who(request))
     return go_to(request, f"/runs/{run_id}/classes")
 
 
 @pages.post("/runs/{run_id}/classes/{index}/split")
-def split_page(request: Request, run_id: int, index: int, k: int = Form(2)) -> Response:
-    ctx = context(request)
+def split_page(
+    request: Request, ctx: ContextDep, run_id: int, index: int, k: int = Form(2)
+) -> Response:
     split_class(ctx.store, run_id, index, k, who=who(request))
     return go_to(request, f"/runs/{run_id}/classes")
 
@@ -145,11 +146,11 @@ def split_page(request: Request, run_id: int, index: int, k: int = Form(2)) -> R
 @pages.post("/runs/{run_id}/move")
 def move_page(
     request: Request,
+    db: StoreDep,
     run_id: int,
     image_ids: list[int] = Form(default=[]),
     to: str = Form(...),
     current: int | None = Form(None),
-    db: Store = Depends(store),
 ) -> Response:
     """Move the selected images; on a class page, those that left the class leave the page."""
     target, moved = move_images(db, run_id, image_ids, to, who=who(request))
@@ -160,19 +161,19 @@ def move_page(
 
 
 @api.get("/runs/{run_id}/classes")
-def list_classes_api(run_id: int, samples: int = 6, db: Store = Depends(store)) -> list[ClassOut]:
+def list_classes_api(db: StoreDep, run_id: int, samples: int = 6) -> list[ClassOut]:
     """Every class of a run (largest first) with its most confident images."""
     return [ClassOut.of(c) for c in class_cards(db, run_id, samples=min(max(samples, 0), 50))]
 
 
 @api.get("/runs/{run_id}/classes/{index}")
-def get_class_api(run_id: int, index: int, db: Store = Depends(store)) -> ClassOut:
+def get_class_api(db: StoreDep, run_id: int, index: int) -> ClassOut:
     return ClassOut.of(get_class(db, run_id, index))
 
 
 @api.get("/runs/{run_id}/classes/{index}/images")
 def class_images_api(
-    run_id: int, index: int, offset: int = 0, limit: int = PAGE, db: Store = Depends(store)
+    db: StoreDep, run_id: int, index: int, offset: int = 0, limit: int = PAGE
 ) -> list[ImageClassOut]:
     """A page of a class's images, most confident first."""
     page = class_images(db, run_id, index, offset=offset, limit=min(max(limit, 0), 5000))
@@ -181,7 +182,7 @@ def class_images_api(
 
 @api.patch("/runs/{run_id}/classes/{index}")
 def rename_api(
-    request: Request, run_id: int, index: int, body: RenameRequest, db: Store = Depends(store)
+    request: Request, db: StoreDep, run_id: int, index: int, body: RenameRequest
 ) -> ClusterOut:
     """Name a class (an empty name goes back to ``cluster-N``); exports use the name. A name
     another class of the run has is refused (409, naming that class)."""
@@ -189,26 +190,23 @@ def rename_api(
 
 
 @api.post("/runs/{run_id}/merge")
-def merge_api(
-    request: Request, run_id: int, body: MergeRequest, db: Store = Depends(store)
-) -> ClusterOut:
+def merge_api(request: Request, db: StoreDep, run_id: int, body: MergeRequest) -> ClusterOut:
     """Move every image of ``classes`` into ``into``; each keeps its confidence (a merge is no
     confirmation of each image)."""
     return _cluster(merge_clusters(db, run_id, body.classes, body.into, who=who(request)))
 
 
 @api.post("/runs/{run_id}/classes/{index}/split")
-def split_api(request: Request, run_id: int, index: int, body: SplitRequest) -> list[ClusterOut]:
+def split_api(
+    request: Request, ctx: ContextDep, run_id: int, index: int, body: SplitRequest
+) -> list[ClusterOut]:
     """Re-cluster a class's images into ``k`` parts (k-means in the run's feature space)."""
-    ctx = context(request)
     parts = split_class(ctx.store, run_id, index, body.k, body.seed, who=who(request))
     return [_cluster(c) for c in parts]
 
 
 @api.post("/runs/{run_id}/move")
-def move_api(
-    request: Request, run_id: int, body: MoveRequest, db: Store = Depends(store)
-) -> MovedOut:
+def move_api(request: Request, db: StoreDep, run_id: int, body: MoveRequest) -> MovedOut:
     """Put images in a class (by index or name), as a person's decision."""
     target, moved = move_images(db, run_id, body.image_ids, body.to, who=who(request))
     card = get_class(db, run_id, target.index)

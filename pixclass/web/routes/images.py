@@ -3,12 +3,12 @@ bytes (thumbnails for grids, originals) for every page."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from pixclass.services.collections import Store, get_thumbnail
+from pixclass.services.collections import get_thumbnail
 from pixclass.services.pages import image_details, original_image
-from pixclass.web.deps import context, render, store
+from pixclass.web.deps import ContextDep, StoreDep, render
 from pixclass.web.schemas import ImageClassOut, ImageOut
 
 pages = APIRouter(include_in_schema=False)
@@ -19,19 +19,19 @@ CACHE = {"Cache-Control": "private, max-age=86400"}
 
 
 @pages.get("/images/{image_id}")
-def image_page(request: Request, image_id: int, run: int | None = None) -> Response:
-    ctx = context(request)
+def image_page(
+    request: Request, ctx: ContextDep, image_id: int, run: int | None = None
+) -> Response:
     details = image_details(ctx.store, image_id, run)
     return render(request, "image.html", d=details, nav=details.nav, tab="classes")
 
 
 @api.get("/images/{image_id}")
 def image_api(
-    request: Request, image_id: int, run: int | None = None, similar: int = 12
+    request: Request, ctx: ContextDep, image_id: int, run: int | None = None, similar: int = 12
 ) -> ImageOut:
     """An image with its class in ``run`` (default: the newest finished run) and the ``similar``
     images nearest to it in the run's feature space."""
-    ctx = context(request)
     d = image_details(ctx.store, image_id, run, k=min(max(similar, 0), 100))
     return ImageOut(
         id=d.image.id,
@@ -55,7 +55,7 @@ def image_api(
     response_class=Response,
     responses={200: {"content": {"image/*": {}}}},
 )
-def thumbnail_api(image_id: int, db: Store = Depends(store)) -> Response:
+def thumbnail_api(db: StoreDep, image_id: int) -> Response:
     """A preview of at most 96 px (the original when it is that small)."""
     data, media = get_thumbnail(db, image_id)
     return Response(data, media_type=media, headers=CACHE)
@@ -66,7 +66,7 @@ def thumbnail_api(image_id: int, db: Store = Depends(store)) -> Response:
     response_class=Response,
     responses={200: {"content": {"image/*": {}}}},
 )
-def original_api(image_id: int, db: Store = Depends(store)) -> Response:
+def original_api(db: StoreDep, image_id: int) -> Response:
     """The image exactly as it was uploaded."""
     data, media = original_image(db, image_id)
     return Response(data, media_type=media, headers=CACHE)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from pixclass.web.auth import SESSION_COOKIE, SESSION_MAX_AGE, authenticate, safe_next
-from pixclass.web.deps import context, render
+from pixclass.web.deps import ContextDep, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,8 +22,9 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login")
-async def login(request: Request, token: str = Form(""), next: str = Form("/")) -> Response:
-    ctx = context(request)
+async def login(
+    request: Request, ctx: ContextDep, token: str = Form(""), next: str = Form("/")
+) -> Response:
     if not ctx.sessions.token_matches(token):
         await asyncio.sleep(FAILED_LOGIN_DELAY)
         return render(
@@ -47,8 +48,8 @@ async def login(request: Request, token: str = Form(""), next: str = Form("/")) 
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    await authenticate(request, context(request).sessions)  # a forged form cannot log you out
+async def logout(request: Request, ctx: ContextDep) -> Response:
+    await authenticate(request, ctx.sessions)  # a forged form cannot log you out
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

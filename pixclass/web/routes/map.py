@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
-from pixclass.services.collections import Store
 from pixclass.services.export import export_selection
 from pixclass.services.pages import nav
 from pixclass.services.runs import class_cards
-from pixclass.web.deps import context, render, store
+from pixclass.web.deps import ContextDep, StoreDep, render
 from pixclass.web.downloads import download
 from pixclass.web.mapdata import map_binary, map_meta
 from pixclass.web.schemas import MapOut, SelectionExport
@@ -19,7 +18,7 @@ api = APIRouter(tags=["map"])
 
 
 @pages.get("/runs/{run_id}/map")
-def map_page(request: Request, run_id: int, db: Store = Depends(store)) -> Response:
+def map_page(request: Request, db: StoreDep, run_id: int) -> Response:
     return render(
         request,
         "map.html",
@@ -30,7 +29,7 @@ def map_page(request: Request, run_id: int, db: Store = Depends(store)) -> Respo
 
 
 @api.get("/runs/{run_id}/map")
-def map_api(run_id: int, db: Store = Depends(store)) -> MapOut:
+def map_api(db: StoreDep, run_id: int) -> MapOut:
     """The classes and colours of the map; the points are at ``binary``."""
     return map_meta(db, run_id)
 
@@ -40,7 +39,7 @@ def map_api(run_id: int, db: Store = Depends(store)) -> MapOut:
     response_class=Response,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
-def map_binary_api(run_id: int, db: Store = Depends(store)) -> Response:
+def map_binary_api(db: StoreDep, run_id: int) -> Response:
     """``PXM1``, n (uint32 LE), then float32 x[n], float32 y[n], int32 image_id[n], int32
     class[n] (-1: none)."""
     return Response(map_binary(db, run_id), media_type="application/octet-stream")
@@ -51,9 +50,10 @@ def map_binary_api(run_id: int, db: Store = Depends(store)) -> Response:
     response_class=FileResponse,
     responses={200: {"content": {"text/csv": {}, "application/zip": {}}}},
 )
-def export_selection_api(request: Request, run_id: int, body: SelectionExport) -> Response:
+def export_selection_api(
+    request: Request, ctx: ContextDep, run_id: int, body: SelectionExport
+) -> Response:
     """The chosen images with their classes: a CSV, or a zip with a folder per class."""
-    ctx = context(request)
     return download(
         ctx.settings,
         f"pixclass-run{run_id}-selection.{body.format}",

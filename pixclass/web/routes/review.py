@@ -1,17 +1,18 @@
-"""Review: the least confident images first; one click confirms the class or moves the image."""
+"""Review: the images that teach the model most first (``services.review``), each with why it is
+there; one click confirms the class or moves the image."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from pixclass.services.collections import Store
 from pixclass.services.corrections import confirm_images
 from pixclass.services.pages import nav
-from pixclass.services.runs import class_cards, count_unreviewed, review_queue
-from pixclass.web.deps import render, store, who
+from pixclass.services.review import teaching_queue
+from pixclass.services.runs import class_cards, count_unreviewed
+from pixclass.web.deps import StoreDep, render, who
 from pixclass.web.responses import flash
-from pixclass.web.schemas import ConfirmRequest, CountOut, ImageClassOut
+from pixclass.web.schemas import ConfirmRequest, CountOut, ReviewItemOut
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["review"])
@@ -20,14 +21,12 @@ PAGE = 48
 
 
 @pages.get("/runs/{run_id}/review")
-def review_page(
-    request: Request, run_id: int, offset: int = 0, db: Store = Depends(store)
-) -> Response:
+def review_page(request: Request, db: StoreDep, run_id: int, offset: int = 0) -> Response:
     return render(
         request,
         "review.html",
         nav=nav(db, run_id=run_id),
-        items=review_queue(db, run_id, offset=offset, limit=PAGE),
+        items=teaching_queue(db, run_id, offset=offset, limit=PAGE),
         offset=offset + PAGE,
         page=PAGE,
         remaining=count_unreviewed(db, run_id),
@@ -38,10 +37,7 @@ def review_page(
 
 @pages.post("/runs/{run_id}/confirm")
 def confirm_page(
-    request: Request,
-    run_id: int,
-    image_ids: list[int] = Form(default=[]),
-    db: Store = Depends(store),
+    request: Request, db: StoreDep, run_id: int, image_ids: list[int] = Form(default=[])
 ) -> Response:
     count = confirm_images(db, run_id, image_ids, who=who(request))
     return flash(f"Confirmed {count} image(s).", removed=[f"img-{i}" for i in image_ids])
@@ -49,16 +45,15 @@ def confirm_page(
 
 @api.get("/runs/{run_id}/review")
 def review_api(
-    run_id: int, offset: int = 0, limit: int = PAGE, db: Store = Depends(store)
-) -> list[ImageClassOut]:
-    """Images no person has confirmed or moved, the least confident first."""
-    items = review_queue(db, run_id, offset=offset, limit=min(max(limit, 0), 1000))
-    return [ImageClassOut.of(item) for item in items]
+    db: StoreDep, run_id: int, offset: int = 0, limit: int = PAGE
+) -> list[ReviewItemOut]:
+    """Images no person has confirmed or moved, those that teach the model most first: one per
+    group of similar uncertain images before a second of any; ``reason`` says why."""
+    items = teaching_queue(db, run_id, offset=offset, limit=min(max(limit, 0), 1000))
+    return [ReviewItemOut.of(item) for item in items]
 
 
 @api.post("/runs/{run_id}/confirm")
-def confirm_api(
-    request: Request, run_id: int, body: ConfirmRequest, db: Store = Depends(store)
-) -> CountOut:
+def confirm_api(request: Request, db: StoreDep, run_id: int, body: ConfirmRequest) -> CountOut:
     """A person confirms the class the run gave these images."""
     return CountOut(count=confirm_images(db, run_id, body.image_ids, who=who(request)))

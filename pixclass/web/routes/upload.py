@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from pixclass.services.collections import collection_by_id
 from pixclass.services.pages import nav
-from pixclass.web.deps import context, render
+from pixclass.web.deps import ContextDep, render
 from pixclass.web.schemas import SkippedOut, UploadOut
 from pixclass.web.uploads import UploadReport, upload_to_collection
 
@@ -39,8 +39,7 @@ MULTIPART_BODY: dict[str, Any] = {
 
 
 @pages.get("/collections/{collection_id}/upload")
-def upload_page(request: Request, collection_id: int) -> Response:
-    ctx = context(request)
+def upload_page(request: Request, ctx: ContextDep, collection_id: int) -> Response:
     return render(
         request,
         "upload.html",
@@ -51,20 +50,18 @@ def upload_page(request: Request, collection_id: int) -> Response:
 
 
 @pages.post("/collections/{collection_id}/upload")
-async def upload_form(request: Request, collection_id: int) -> Response:
-    ctx = context(request)
+async def upload_form(request: Request, ctx: ContextDep, collection_id: int) -> Response:
     collection = collection_by_id(ctx.store, collection_id)
     report = await upload_to_collection(request, ctx.store, ctx.settings, collection.name)
     return render(request, "_upload_report.html", report=report, collection=collection)
 
 
 @api.post("/collections/{collection_id}/upload", openapi_extra=MULTIPART_BODY)
-async def upload_api(request: Request, collection_id: int) -> UploadOut:
+async def upload_api(request: Request, ctx: ContextDep, collection_id: int) -> UploadOut:
     """Add images to a collection: files (field ``files``), a folder's files, or .zip archives.
 
     Files that cannot be used are listed in ``skipped`` with the reason.
     """
-    ctx = context(request)
     collection = collection_by_id(ctx.store, collection_id)
     return _out(await upload_to_collection(request, ctx.store, ctx.settings, collection.name))
 

@@ -63,9 +63,11 @@
   document.addEventListener("htmx:afterRequest", function (event) {
     const info = event.detail.pathInfo || {};
     const path = String(info.requestPath || "").split("?")[0];
-    if (!event.detail.successful || !CORRECTION.test(path)) return;
+    const xhr = event.detail.xhr;
+    // Not event.detail.successful: htmx leaves it unset on a response that redirects.
+    if (!xhr || xhr.status < 200 || xhr.status >= 300 || !CORRECTION.test(path)) return;
     const text = "Saved.";
-    if (event.detail.xhr && event.detail.xhr.getResponseHeader("HX-Redirect")) {
+    if (xhr.getResponseHeader("HX-Redirect")) {
       sessionStorage.setItem(KEY, JSON.stringify({ text: text, undo: true }));
     } else {
       toast(text, true);
