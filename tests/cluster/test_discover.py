@@ -144,7 +144,11 @@ def test_model_predict_converts_size_and_mode(shapes) -> None:
     )
     labels, _ = model.predict(big)
     expected, _ = model.predict(images[:20])
-    assert (labels == expected).mean() >= 0.9
+    # The conversion must give the class the original gets; whether a resized copy is still
+    # close enough to be known is the calibrated unknown's call (tests/cluster/test_unknown.py).
+    known = (labels >= 0) & (expected >= 0)
+    assert known.mean() >= 0.75
+    assert (labels[known] == expected[known]).mean() >= 0.9
 
 
 def test_model_files_that_are_not_models(tmp_path: Path) -> None:
