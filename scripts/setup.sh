@@ -29,3 +29,6 @@ spec="."
 if [ -n "${EXTRAS:-}" ]; then spec=".[${EXTRAS}]"; fi
 echo "== installing pixclass${EXTRAS:+ with extras [$EXTRAS]} into .venv"
 .venv/bin/python -m pip install --quiet -e "$spec"
+# umap's numba code compiles into numba's disk cache once here, not in every first run.
+echo "== compiling umap's numba code (once)"
+.venv/bin/python -c "from pixclass.cluster.jit import warm; warm()"

@@ -38,15 +38,9 @@ def print_summary(labels: np.ndarray, timings: dict[str, float], names: dict[int
 def counts_line(n_clusters: int, clusterer: Any) -> str:
     """ "10 classes; 6 and 14 also fit": the chosen count and the others the fit saw evidence for,
     so a person who wants a coarser or finer cut knows where to look."""
-    from pixclass.cluster.recut import plausible_counts
+    from pixclass.cluster.recut import counts_text, plausible_counts
 
-    others = plausible_counts(clusterer)
-    line = f"{n_clusters} classes"
-    if not others:
-        return line
-    listed = ", ".join(map(str, others[:-1])) + (" and " if len(others) > 1 else "")
-    verb = "fits" if len(others) == 1 else "fit"
-    return f"{line}; {listed}{others[-1]} also {verb}"
+    return counts_text(n_clusters, plausible_counts(clusterer))
 
 
 def print_scores(scores: dict[str, float]) -> None:

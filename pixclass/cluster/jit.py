@@ -47,3 +47,23 @@ def load_umap() -> ModuleType:
         finally:
             numba.njit, numba.jit = njit, jit
         return umap
+
+
+def warm() -> None:
+    """Compile umap's layout once, on a few random rows, so that the first real run after
+    installing does not (``scripts/setup.sh`` calls it)."""
+    import numpy as np
+
+    from pixclass.cluster.reduce import fit_reduction
+
+    rows = np.random.default_rng(0).random((300, 40), dtype=np.float32)
+    fit_reduction(
+        rows,
+        scale="standard",
+        pca_components=20,
+        umap_components=10,
+        n_neighbors=15,
+        min_dist=0.0,
+        random_state=0,
+        n_jobs=1,
+    )

@@ -104,3 +104,25 @@ def plausible_counts(clusterer: ImageClusterer) -> list[int]:
     for run in getattr(clusterer, "runs_", []):
         seen.add(int(run["n_clusters"]))
     return sorted(k for k in seen if k >= 1 and k != chosen)
+
+
+def counts_text(n_clusters: int, others: list[int]) -> str:
+    """ "10 classes; 6 and 14 also fit": the chosen count and the others there was evidence for."""
+    line = f"{n_clusters} classes"
+    if not others:
+        return line
+    listed = ", ".join(map(str, others[:-1])) + (" and " if len(others) > 1 else "")
+    verb = "fits" if len(others) == 1 else "fit"
+    return f"{line}; {listed}{others[-1]} also {verb}"
+
+
+def neighbour_counts(
+    n_clusters: int, others: list[int], most: int
+) -> tuple[int | None, int | None]:
+    """The counts a "fewer" and a "more classes" button re-cut to: the nearest plausible count
+    on each side, else one class fewer or more (None where there is no such cut)."""
+    below = [k for k in others if k < n_clusters]
+    above = [k for k in others if n_clusters < k <= most]
+    fewer = max(below) if below else (n_clusters - 1 if n_clusters > 1 else None)
+    more = min(above) if above else (n_clusters + 1 if n_clusters < most else None)
+    return fewer, more

@@ -135,6 +135,8 @@ def _run_lifecycle(
 
 
 def _result(loaded: StoredImageSet, found: Any, decode_seconds: float) -> RunResult:
+    from pixclass.cluster.recut import plausible_counts
+
     imageset = loaded.imageset
     labels = np.asarray(found.labels)
     confidence = np.asarray(found.confidence, dtype=float)
@@ -144,6 +146,7 @@ def _result(loaded: StoredImageSet, found: Any, decode_seconds: float) -> RunRes
         "n_unknown": int((labels < 0).sum()),
         "mean_confidence": float(confidence.mean()) if len(confidence) else 0.0,
         "n_skipped": len(imageset.skipped),
+        "plausible_counts": plausible_counts(found.model.clusterer),
     }
     if imageset.labels is not None and (imageset.labels >= 0).all():
         from pixclass.evaluate import evaluate_labels

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from pixclass.cluster.discover import representatives
 from pixclass.cluster.model import Model
-from pixclass.cluster.recut import check_recut_k, recut
+from pixclass.cluster.recut import check_recut_k, counts_text, neighbour_counts, recut
 from pixclass.errors import InputError
 from pixclass.jsonable import jsonable
 from pixclass.services.models import LoadedRun, loaded_run
@@ -30,6 +31,25 @@ from pixclass.store.results import (
     save_result,
 )
 from pixclass.store.runs import create_run, fail_run, get_run, start_run
+
+
+@dataclass(frozen=True)
+class Granularity:
+    """What the classes page says about the count and where its fewer/more buttons cut to."""
+
+    text: str  # "10 classes; 6 and 14 also fit"
+    fewer: int | None
+    more: int | None
+
+
+def granularity(store: Store, run_id: int, n_classes: int) -> Granularity | None:
+    """For a finished run now showing ``n_classes`` classes; None when it cannot be re-cut."""
+    run = get_run(store, run_id)
+    if run.status != "done" or run.n_images < 2:
+        return None
+    others = [int(k) for k in run.metrics.get("plausible_counts", []) if int(k) != n_classes]
+    fewer, more = neighbour_counts(n_classes, others, run.n_images)
+    return Granularity(counts_text(n_classes, others), fewer, more)
 
 
 def recut_run(store: Store, run_id: int, k: object, *, seed: int | None = 0) -> int:
@@ -98,6 +118,11 @@ def _metrics(labels: np.ndarray, confidence: np.ndarray, old: dict[str, Any]) ->
         "n_unknown": int((labels < 0).sum()),
         "mean_confidence": float(confidence.mean()) if len(confidence) else 0.0,
         "n_skipped": old.get("n_skipped", 0),
+        # The count the run was cut from stays one a person may want back.
+        "plausible_counts": sorted(
+            {*old.get("plausible_counts", []), old.get("n_clusters", 0)}
+            - {int(len(np.unique(labels[labels >= 0]))), 0}
+        ),
     }
 
 

@@ -49,3 +49,16 @@ def test_plausible_counts_name_other_counts_than_the_chosen_one() -> None:
     # The 1s form two islands: 11 density groups, the smaller island dropped as a fragment.
     assert run.n_clusters == 10
     assert others == [11]
+
+
+def test_the_counts_line_and_the_fewer_more_buttons() -> None:
+    from pixclass.cluster.recut import counts_text, neighbour_counts
+
+    assert counts_text(10, []) == "10 classes"
+    assert counts_text(10, [11]) == "10 classes; 11 also fits"
+    assert counts_text(10, [6, 8, 14]) == "10 classes; 6, 8 and 14 also fit"
+    # The nearest plausible count on each side, else one fewer or one more.
+    assert neighbour_counts(10, [6, 8, 14], most=500) == (8, 14)
+    assert neighbour_counts(10, [], most=500) == (9, 11)
+    assert neighbour_counts(1, [], most=500) == (None, 2)
+    assert neighbour_counts(5, [7], most=5) == (4, None)  # never more classes than images

@@ -349,3 +349,32 @@ def test_job_card_says_each_label_once_with_elapsed_time_and_eta(
     assert second.startswith("cluster · 85%"), second
     assert watched.errors == []
     page.context.close()
+
+
+def test_classes_page_says_other_counts_and_recuts_finer_and_coarser(
+    chrome: Any, big_run: BigRun, flows: tuple[int, int]
+) -> None:
+    _, run_id = flows
+    server = big_run.server
+    watched = logged_in(chrome, server, SIZES["laptop"])
+    page = watched.page
+    page.goto(f"{server}/runs/{run_id}/classes")
+    shown = n_classes(server, run_id)
+    assert page.inner_text("[data-counts]").startswith(f"{shown} classes")
+    more = page.locator("#recut-form button", has_text="More classes")
+    k = int(more.get_attribute("value") or 0)
+    assert k > shown
+    more.click()
+    page.wait_for_url(lambda url: f"/runs/{run_id}/" not in url)
+    finer = int(re.findall(r"/runs/(\d+)/classes", page.url)[0])
+    assert finer != run_id and n_classes(server, finer) == k
+    assert page.inner_text("h1") == f"{k} classes"
+    # Back to fewer from the new run: the count it was cut from is offered.
+    assert str(shown) in page.inner_text("[data-counts]")
+    page.locator("#recut-form button", has_text="Fewer classes").click()
+    page.wait_for_url(lambda url: f"/runs/{finer}/" not in url)
+    coarser = int(re.findall(r"/runs/(\d+)/classes", page.url)[0])
+    assert n_classes(server, coarser) == shown
+    assert n_classes(server, run_id) == shown  # the run it came from is left as it was
+    assert watched.errors == []
+    page.context.close()

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pixclass.services.collections import Store
 from pixclass.services.corrections import merge_clusters, move_images, rename_cluster, split_class
 from pixclass.services.pages import nav
+from pixclass.services.recut import granularity
 from pixclass.services.runs import ClassImage, ClusterInfo, class_cards, class_images, get_class
 from pixclass.web.auth import safe_next
 from pixclass.web.deps import ContextDep, StoreDep, render, who
@@ -38,13 +39,15 @@ PAGE = 120
 def gallery_page(request: Request, db: StoreDep, run_id: int, empty: bool = False) -> Response:
     cards = class_cards(db, run_id, confidence=True)
     shown = [c for c in cards if c.size > 0 or empty]
+    n_classes = len([c for c in cards if c.size > 0])
     return render(
         request,
         "gallery.html",
         nav=nav(db, run_id=run_id),
         cards=shown,
         all_cards=cards,
-        n_empty=len(cards) - len([c for c in cards if c.size > 0]),
+        n_empty=len(cards) - n_classes,
+        granularity=granularity(db, run_id, n_classes),
         tab="classes",
     )
 

@@ -12,6 +12,7 @@ from pixclass.services.pages import nav
 from pixclass.services.recut import recut_run
 from pixclass.services.runs import class_counts, get_run, list_runs
 from pixclass.web.deps import ContextDep, StoreDep, render
+from pixclass.web.responses import go_to
 from pixclass.web.schemas import JobOut, RecutRequest, RunOut, RunRequest
 
 pages = APIRouter(include_in_schema=False)
@@ -87,6 +88,12 @@ def start_run_api(
     collection = collection_by_id(ctx.store, collection_id)
     job_id = submit_job(ctx.settings, "cluster", collection.name, body.model_dump())
     return JobOut.of(get_job(ctx.store, job_id))
+
+
+@pages.post("/runs/{run_id}/recut")
+def recut_page(request: Request, db: StoreDep, run_id: int, k: int = Form(...)) -> Response:
+    """The classes page's "fewer / more classes": the new run's classes page."""
+    return go_to(request, f"/runs/{recut_run(db, run_id, k)}/classes")
 
 
 @api.post("/runs/{run_id}/recut", status_code=201)
