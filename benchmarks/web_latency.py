@@ -2,6 +2,8 @@
 
     python benchmarks/web_latency.py [--data-dir /tmp/pixclass-bench-web] [--n 70000] [--seconds 60]
 
+(``--seconds 0`` measures the pages alone, without the 60 s of concurrent clients.)
+
 The first time, the data dir (the cache: keep it between runs) gets collection "mnist" (all
 70,000 digits; with ``--n N`` below 70,000, collection "mnist-N" of the first N) and a finished
 run with map coordinates: a few minutes on 2 idle cores. Later runs reuse it. Then the app is
@@ -279,7 +281,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/pixclass-bench-web"))
     parser.add_argument("--n", type=int, default=MNIST_SIZE, help="digits in the collection")
-    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--seconds", type=float, default=60.0, help="of concurrent load (0: leave it out)"
+    )
     args = parser.parse_args()
     if not 100 <= args.n <= MNIST_SIZE:
         parser.error(f"--n must be between 100 and {MNIST_SIZE:,}")
@@ -299,7 +303,8 @@ def main() -> None:
             print(f"run {run_id} of collection {name!r} (id {collection_id}), {base}")
             measure_pages(client, run_id)
             measure_classify(client, collection_id, digits)
-        concurrent_load(base, run_id, digits, args.seconds, args.n)
+        if args.seconds > 0:
+            concurrent_load(base, run_id, digits, args.seconds, args.n)
     finally:
         app.terminate()
         app.wait(30)

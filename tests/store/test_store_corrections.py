@@ -16,10 +16,10 @@ from pixclass.store.browse import (
     class_cards,
     class_images,
     count_unreviewed,
-    map_points,
     review_queue,
 )
 from pixclass.store.corrections import confirm_images, merge_clusters, move_images, split_cluster
+from pixclass.store.maps import map_points
 
 pytestmark = pytest.mark.usefixtures("mnist_available")
 
