@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pixclass.io.thumbnails import mime_type
 from pixclass.services.similar import similar_images
 from pixclass.store.browse import (
     ClassCard,
@@ -21,7 +20,7 @@ from pixclass.store.browse import (
 )
 from pixclass.store.collections import CollectionInfo, list_collections
 from pixclass.store.db import Store
-from pixclass.store.images import ImageRecord, get_image, image_names, read_image_bytes
+from pixclass.store.images import ImageRecord, get_image, image_names, original_bytes
 from pixclass.store.runs import RunInfo, get_run
 
 
@@ -53,8 +52,7 @@ def collections_overview(store: Store) -> list[tuple[CollectionInfo, RunBrief | 
 
 def original_image(store: Store, image_id: int) -> tuple[bytes, str]:
     """The bytes of an image as ingested, and their MIME type."""
-    record = get_image(store, image_id)
-    return read_image_bytes(store, image_id), mime_type(record.format)
+    return original_bytes(store, image_id)
 
 
 @dataclass(frozen=True)
