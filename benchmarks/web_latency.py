@@ -153,6 +153,8 @@ def measure_pages(client: httpx.Client, run_id: int) -> None:
     show(f"class page ({biggest['size']:,} images)", timed(lambda: client.get(page), 50), 200)
     more = f"{page}/images?offset={biggest['size'] // 2}"  # a page halfway down
     show("class page, a later lazy page", timed(lambda: client.get(more), 50), 200)
+    filtered = f"{more}&unconfirmed=1"
+    show("the same, unconfirmed only", timed(lambda: client.get(filtered), 50), 200)
     show(
         "live version of a run (polled every 3 s)",
         timed(lambda: client.get(f"/live?run={run_id}"), 50),

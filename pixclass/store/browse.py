@@ -212,7 +212,7 @@ CLASS_SORTS = {
     "confident": (Assignment.confidence.desc(), Assignment.image_id),
     "unsure": (Assignment.confidence, Assignment.image_id),
     "name": (Image.file_name, Image.id),
-    "newest": (Image.id.desc(),),
+    "newest": (Assignment.image_id.desc(),),  # ids grow as images are added; no join needed
 }
 
 
@@ -235,7 +235,7 @@ def class_images(
     query = select(Assignment.image_id, Assignment.confidence, Assignment.set_by_person).where(
         Assignment.run_id == run_id, Assignment.cluster == index
     )
-    if sort in ("name", "newest") or search:
+    if sort == "name" or search:
         query = query.join(Image, Image.id == Assignment.image_id)
     if search:
         query = query.where(Image.file_name.contains(search, autoescape=True))

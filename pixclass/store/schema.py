@@ -256,7 +256,11 @@ class Assignment(Base):
         # Deleting images checks this table by image; without the index each check is a scan.
         Index("ix_assignments_image_id", "image_id"),
         # Browsing (migration 0003): a class's images by confidence, and the review queue.
-        Index("ix_assignments_class", "run_id", "cluster", "confidence", "image_id"),
+        # The class index holds the flag too (0008): a class page, filtered to the unconfirmed
+        # images or not, reads only the index.
+        Index(
+            "ix_assignments_class", "run_id", "cluster", "confidence", "image_id", "set_by_person"
+        ),
         Index("ix_assignments_review", "run_id", "set_by_person", "confidence", "image_id"),
     )
 
