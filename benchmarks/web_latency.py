@@ -2,6 +2,8 @@
 
     python benchmarks/web_latency.py [--data-dir /tmp/pixclass-bench-web] [--n 70000] [--seconds 60]
 
+(``--seconds 0`` measures the pages alone, without the 60 s of concurrent clients.)
+
 The first time, the data dir (the cache: keep it between runs) gets collection "mnist" (all
 70,000 digits; with ``--n N`` below 70,000, collection "mnist-N" of the first N) and a finished
 run with map coordinates: a few minutes on 2 idle cores. Later runs reuse it. Then the app is
@@ -142,43 +144,67 @@ def new_png(rng: random.Random, digits: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def measure_pages(client: httpx.Client, run_id: int) -> None:
+def viewer(client: httpx.Client, run_id: int, ids: list[int]) -> Callable[[], httpx.Response]:
+    """What the viewer fetches on opening an image: details with 12 similar, then the image."""
+
+    def open_viewer() -> httpx.Response:
+        image_id = ids[0]
+        ids.append(ids.pop(0))
+        client.get(f"/api/images/{image_id}", params={"run": run_id, "similar": 12})
+        return client.get(f"/api/images/{image_id}/original")
+
+    return open_viewer
+
+
+def measure_pages(client: httpx.Client, run_id: int, started_at: float) -> None:
     classes = client.get(f"/api/runs/{run_id}/classes").json()
     biggest = max(classes, key=lambda c: c["size"])
-    client.get(f"/runs/{run_id}/classes")  # warm-up
-    show("gallery page", timed(lambda: client.get(f"/runs/{run_id}/classes"), 50), 200)
     page = f"/runs/{run_id}/classes/{biggest['index']}"
-    show(f"class page ({biggest['size']:,} images)", timed(lambda: client.get(page), 50), 200)
-    more = f"{page}/images?offset={biggest['size'] // 2}"  # a page halfway down
-    show("class page, a later lazy page", timed(lambda: client.get(more), 50), 200)
-    show(
-        "live version of a run (polled every 3 s)",
-        timed(lambda: client.get(f"/live?run={run_id}"), 50),
-        200,
-    )
-
     ids = [
         i["image_id"]
         for i in client.get(
             f"{page.replace('/runs', '/api/runs')}/images", params={"limit": 50}
         ).json()
     ]
+    open_viewer = viewer(client, run_id, ids)
+    # First, as a person opening an image right after the start: the app loads the newest
+    # run's model when it starts, and this waits for what is left of that.
+    started = time.perf_counter()
+    open_viewer()
+    done = time.perf_counter()
+    print(
+        f"viewer open, first call: {1000 * (done - started):.0f} ms "
+        f"({done - started_at:.1f} s after the app was started)"
+    )
 
-    def open_viewer() -> httpx.Response:  # what the viewer fetches: details + 12 similar, the image
-        image_id = ids[0]
-        ids.append(ids.pop(0))
-        client.get(f"/api/images/{image_id}", params={"run": run_id, "similar": 12})
-        return client.get(f"/api/images/{image_id}/original")
-
-    open_viewer()  # the run's model and index load once
+    client.get(f"/runs/{run_id}/classes")  # warm-up
+    show("gallery page", timed(lambda: client.get(f"/runs/{run_id}/classes"), 50), 200)
+    show(f"class page ({biggest['size']:,} images)", timed(lambda: client.get(page), 50), 200)
+    more = f"{page}/images?offset={biggest['size'] // 2}"  # a page halfway down
+    show("class page, a later lazy page", timed(lambda: client.get(more), 50), 200)
+    filtered = f"{more}&unconfirmed=1"
+    show("the same, unconfirmed only", timed(lambda: client.get(filtered), 50), 200)
+    show(
+        "live version of a run (polled every 3 s)",
+        timed(lambda: client.get(f"/live?run={run_id}"), 50),
+        200,
+    )
     show("viewer open (details, 12 similar, original)", timed(open_viewer, 50), 150)
+    measure_map(client, run_id)
 
+
+def measure_map(client: httpx.Client, run_id: int) -> None:
     def map_data() -> httpx.Response:
         meta = client.get(f"/api/runs/{run_id}/map").json()
         return client.get(meta["binary"])
 
-    binary = map_data()
-    print(f"map data: {(len(binary.content) - 8) // 16:,} points, {len(binary.content):,} bytes")
+    started = time.perf_counter()
+    binary = map_data()  # the first call reads the run's positions, which are kept
+    first = 1000 * (time.perf_counter() - started)
+    print(
+        f"map data: {(len(binary.content) - 8) // 16:,} points, {len(binary.content):,} bytes; "
+        f"first call {first:.0f} ms"
+    )
     show("map data (meta + binary)", timed(map_data, 10), 1000)
 
 
@@ -279,7 +305,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/pixclass-bench-web"))
     parser.add_argument("--n", type=int, default=MNIST_SIZE, help="digits in the collection")
-    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--seconds", type=float, default=60.0, help="of concurrent load (0: leave it out)"
+    )
     args = parser.parse_args()
     if not 100 <= args.n <= MNIST_SIZE:
         parser.error(f"--n must be between 100 and {MNIST_SIZE:,}")
@@ -287,6 +315,7 @@ def main() -> None:
     name = collection_name(args.n)
     digits = load_dataset("mnist", Settings(mnist_dir=str(MNIST_DIR))).images[:2000]
     port = free_port()
+    started_at = time.perf_counter()
     app = start_app(args.data_dir, port)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -297,9 +326,10 @@ def main() -> None:
                 c["id"] for c in client.get("/api/collections").json() if c["name"] == name
             )
             print(f"run {run_id} of collection {name!r} (id {collection_id}), {base}")
-            measure_pages(client, run_id)
+            measure_pages(client, run_id, started_at)
             measure_classify(client, collection_id, digits)
-        concurrent_load(base, run_id, digits, args.seconds, args.n)
+        if args.seconds > 0:
+            concurrent_load(base, run_id, digits, args.seconds, args.n)
     finally:
         app.terminate()
         app.wait(30)

@@ -42,7 +42,7 @@ def serve(ctx: click.Context, host: str, port: int, worker: bool) -> None:
 
     settings = get_settings(ctx)
     with user_errors():
-        app = create_app(settings)
+        app = create_app(settings, warm_models=True)
     token = app.state.context.token
     if token.created:
         click.echo(f"Generated the app token (kept in {token.path}, readable by you only):")

@@ -8,6 +8,7 @@ did not see (classified later) are decoded and projected the same way when neede
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from collections import OrderedDict
@@ -17,14 +18,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pixclass.cluster.model import Model
-from pixclass.errors import ModelError
-from pixclass.store.browse import run_image_ids
+from pixclass.errors import ModelError, PixclassError
+from pixclass.store.browse import latest_done_run_id, run_image_ids
+from pixclass.store.collections import list_collections
 from pixclass.store.db import Store
 from pixclass.store.images import iter_image_bytes
 from pixclass.store.results import load_model_bytes
 
 # Runs whose models stay loaded; a 70,000-image model takes about 20 MB.
 CACHED_RUNS = 4
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -99,6 +103,11 @@ class LoadedRuns:
                 self._loading.pop(run_id, None)
             return loaded
 
+    def run_ids(self) -> list[int]:
+        """The loaded runs, least recently used first."""
+        with self._lock:
+            return list(self._runs)
+
 
 def load_run(store: Store, run_id: int) -> LoadedRun:
     """Load the model of run ``run_id`` with its training image ids, warmed up."""
@@ -126,8 +135,38 @@ _CACHES_LOCK = threading.Lock()
 
 def loaded_run(store: Store, run_id: int) -> LoadedRun:
     """Run ``run_id``'s model from this store's cache of loaded runs (loaded on first use)."""
+    return _cache(store).get(store, run_id)
+
+
+def _cache(store: Store) -> LoadedRuns:
     with _CACHES_LOCK:
         cache = _CACHES.get(store)
         if cache is None:
             cache = _CACHES[store] = LoadedRuns()
-    return cache.get(store, run_id)
+    return cache
+
+
+def loaded_run_ids(store: Store) -> list[int]:
+    """The runs of this store whose models are loaded now."""
+    return _cache(store).run_ids()
+
+
+def warm_newest_runs(store: Store) -> list[int]:
+    """Load the model of each collection's newest finished run (as many as the cache keeps).
+
+    The first load of a process imports the numerical libraries (torch, umap, faiss: about 10 s
+    on 2 busy cores), so the app does it when it starts rather than in a person's first request
+    (the first viewer opened, image classified). A run that cannot be loaded is skipped: its
+    requests will say why.
+    """
+    newest = [latest_done_run_id(store, info.id) for info in list_collections(store)]
+    runs = sorted((r for r in newest if r is not None), reverse=True)[:CACHED_RUNS]
+    warmed = []
+    for run_id in runs:
+        try:
+            loaded_run(store, run_id)
+        except PixclassError as error:
+            log.info("run %s not loaded ahead: %s", run_id, error)
+            continue
+        warmed.append(run_id)
+    return warmed

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pixclass.io.thumbnails import mime_type
 from pixclass.services.similar import similar_images
 from pixclass.store.browse import (
     ClassCard,
@@ -14,13 +13,14 @@ from pixclass.store.browse import (
     class_cards,
     collection_by_id,
     image_class,
+    image_collection_id,
     latest_done_run_id,
     latest_runs,
     run_collection_id,
 )
-from pixclass.store.collections import CollectionInfo, get_collection, list_collections
+from pixclass.store.collections import CollectionInfo, list_collections
 from pixclass.store.db import Store
-from pixclass.store.images import ImageRecord, get_image, image_names, read_image_bytes
+from pixclass.store.images import ImageRecord, get_image, image_names, original_bytes
 from pixclass.store.runs import RunInfo, get_run
 
 
@@ -52,13 +52,13 @@ def collections_overview(store: Store) -> list[tuple[CollectionInfo, RunBrief | 
 
 def original_image(store: Store, image_id: int) -> tuple[bytes, str]:
     """The bytes of an image as ingested, and their MIME type."""
-    record = get_image(store, image_id)
-    return read_image_bytes(store, image_id), mime_type(record.format)
+    return original_bytes(store, image_id)
 
 
 @dataclass(frozen=True)
-class ImageDetails:
-    """Everything the image page shows."""
+class ImageInRun:
+    """An image, its class and confidence in a run, and the images most like it: what the
+    viewer shows."""
 
     image: ImageRecord
     names: list[str]
@@ -66,34 +66,58 @@ class ImageDetails:
     run_id: int | None
     image_class: ClassImage | None
     similar: list[ClassImage]
+
+
+@dataclass(frozen=True)
+class ImageDetails(ImageInRun):
+    """Everything the image page shows: the viewer's details, the classes to move it to, and
+    where the page is."""
+
     classes: list[ClassCard]
     nav: Nav
+
+
+def image_in_run(store: Store, image_id: int, run_id: int | None = None, k: int = 12) -> ImageInRun:
+    """An image, its class and confidence in a run (default: the newest finished run of its
+    collection) and the ``k`` images most like it.
+
+    Only what the viewer shows: no counts of the collection or the run (each a scan of 70,000
+    rows on a large collection) and no list of classes.
+    """
+    image = get_image(store, image_id)
+    collection_id = image_collection_id(store, image_id)
+    if run_id is None:
+        run_id = latest_done_run_id(store, collection_id)
+    found: ClassImage | None = None
+    similar: list[ClassImage] = []
+    if run_id is not None:
+        found = image_class(store, run_id, image_id)
+        if k > 0:
+            similar = similar_images(store, run_id, image_id, k)
+    return ImageInRun(
+        image=image,
+        names=image_names(store, image_id),
+        collection_id=collection_id,
+        run_id=run_id,
+        image_class=found,
+        similar=similar,
+    )
 
 
 def image_details(
     store: Store, image_id: int, run_id: int | None = None, k: int = 12
 ) -> ImageDetails:
-    """An image, its class and confidence in a run (default: the newest finished run of its
-    collection) and the ``k`` images most like it."""
-    image = get_image(store, image_id)
-    collection = get_collection(store, image.collection)
-    if run_id is None:
-        run_id = latest_done_run_id(store, collection.id)
-    found: ClassImage | None = None
-    similar: list[ClassImage] = []
-    classes: list[ClassCard] = []
-    if run_id is not None:
-        found = image_class(store, run_id, image_id)
-        classes = class_cards(store, run_id, samples=0)
-        if k > 0:
-            similar = similar_images(store, run_id, image_id, k)
+    """The image page: ``image_in_run`` with the run's classes and the page's place."""
+    shown = image_in_run(store, image_id, run_id, k)
+    run_id = shown.run_id
+    classes = class_cards(store, run_id, samples=0) if run_id is not None else []
     return ImageDetails(
-        image=image,
-        names=image_names(store, image_id),
-        collection_id=collection.id,
+        image=shown.image,
+        names=shown.names,
+        collection_id=shown.collection_id,
         run_id=run_id,
-        image_class=found,
-        similar=similar,
+        image_class=shown.image_class,
+        similar=shown.similar,
         classes=sorted(classes, key=lambda c: c.index),
-        nav=nav(store, run_id=run_id) if run_id else nav(store, collection_id=collection.id),
+        nav=nav(store, run_id=run_id) if run_id else nav(store, collection_id=shown.collection_id),
     )

@@ -1,12 +1,12 @@
-"""Runs and what they found: list and read runs, their classes, a class's images, the review queue
-and the map. Each is one store query; the rules of changing a run are in ``corrections``."""
+"""Runs and what they found: list and read runs, their classes, a class's images and the review
+queue (the map is in ``maps``). Each is one store query; the rules of changing a run are in
+``corrections``."""
 
 from __future__ import annotations
 
 from pixclass.store.browse import (
     ClassCard,
     ClassImage,
-    MapPoints,
     RunBrief,
     class_cards,
     class_counts,
@@ -15,7 +15,6 @@ from pixclass.store.browse import (
     get_class,
     image_class,
     latest_done_run_id,
-    map_points,
     review_queue,
 )
 from pixclass.store.reports import (
@@ -40,7 +39,6 @@ __all__ = [
     "ClassImage",
     "ClusterInfo",
     "ImageClass",
-    "MapPoints",
     "RunBrief",
     "RunInfo",
     "RunSummary",
@@ -56,7 +54,6 @@ __all__ = [
     "latest_done_run_id",
     "list_clusters",
     "list_runs",
-    "map_points",
     "review_queue",
     "run_summary",
 ]

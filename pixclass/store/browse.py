@@ -1,6 +1,7 @@
-"""Read queries for browsing results: class cards, a class's images page by page, the map points,
-the review queue, one image's class. Written for collections of 70,000 images: every query reads
-one run's assignments through its primary key and fetches only what a page shows.
+"""Read queries for browsing results: class cards, a class's images page by page, the review
+queue, one image's class (the map's points are in ``maps``). Written for collections of 70,000
+images: every query reads one run's assignments through its primary key and fetches only what a
+page shows.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -54,16 +54,6 @@ class ClassImage:
     class_name: str
     confidence: float
     set_by_person: bool
-
-
-@dataclass(frozen=True)
-class MapPoints:
-    """Every image of a run with its map position and class, as parallel arrays."""
-
-    image_ids: np.ndarray  # int64
-    x: np.ndarray  # float32
-    y: np.ndarray  # float32
-    cluster: np.ndarray  # int32, -1: unknown (no class)
 
 
 def collection_by_id(store: Store, collection_id: int) -> CollectionInfo:
@@ -222,7 +212,7 @@ CLASS_SORTS = {
     "confident": (Assignment.confidence.desc(), Assignment.image_id),
     "unsure": (Assignment.confidence, Assignment.image_id),
     "name": (Image.file_name, Image.id),
-    "newest": (Image.id.desc(),),
+    "newest": (Assignment.image_id.desc(),),  # ids grow as images are added; no join needed
 }
 
 
@@ -245,7 +235,7 @@ def class_images(
     query = select(Assignment.image_id, Assignment.confidence, Assignment.set_by_person).where(
         Assignment.run_id == run_id, Assignment.cluster == index
     )
-    if sort in ("name", "newest") or search:
+    if sort == "name" or search:
         query = query.join(Image, Image.id == Assignment.image_id)
     if search:
         query = query.where(Image.file_name.contains(search, autoescape=True))
@@ -320,6 +310,15 @@ def image_class(store: Store, run_id: int, image_id: int) -> ClassImage | None:
     return ClassImage(image_id, cluster, display_name(cluster, name), float(confidence), person)
 
 
+def image_collection_id(store: Store, image_id: int) -> int:
+    """The id of the collection an image belongs to; ``NotFoundError`` when there is none."""
+    with store.session() as session:
+        found = session.scalar(select(Image.collection_id).where(Image.id == image_id))
+    if found is None:
+        raise NotFoundError(f"no image with id {image_id}")
+    return int(found)
+
+
 def classes_of(store: Store, run_id: int, image_ids: list[int]) -> dict[int, ClassImage]:
     """The class of each of ``image_ids`` in a run (those it has classified)."""
     found: dict[int, ClassImage] = {}
@@ -346,33 +345,6 @@ def classes_of(store: Store, run_id: int, image_ids: list[int]) -> dict[int, Cla
                     image_id, cluster, display_name(cluster, name), float(confidence), person
                 )
     return found
-
-
-def map_points(store: Store, run_id: int) -> MapPoints:
-    """Every image of a run that has a map position, with its class (-1: unknown)."""
-    with store.session() as session:
-        run_row(session, run_id)
-        # Through the connection, not the ORM session: for 70,000 rows the ORM's result
-        # machinery costs more than the query (200 ms against 130 ms).
-        rows = (
-            session.connection()
-            .execute(
-                select(Assignment.image_id, Assignment.x, Assignment.y, Assignment.cluster)
-                .where(Assignment.run_id == run_id, Assignment.x.is_not(None))
-                .order_by(Assignment.image_id)
-            )
-            .all()
-        )
-    if not rows:
-        empty = np.zeros(0, np.float32)
-        return MapPoints(np.zeros(0, np.int64), empty, empty, np.zeros(0, np.int32))
-    ids, xs, ys, clusters = zip(*rows, strict=True)
-    return MapPoints(
-        image_ids=np.asarray(ids, dtype=np.int64),
-        x=np.asarray(xs, dtype=np.float32),
-        y=np.asarray(ys, dtype=np.float32),
-        cluster=np.asarray([-1 if c is None else c for c in clusters], dtype=np.int32),
-    )
 
 
 def run_image_ids(store: Store, run_id: int, limit: int | None = None) -> list[int]:

@@ -229,19 +229,33 @@ def get_image(store: Store, image_id: int) -> ImageRecord:
 
 def image_names(store: Store, image_id: int) -> list[str]:
     """Every file name the image was ingested under, the first one first."""
-    record = get_image(store, image_id)
     with store.session() as session:
+        first = session.scalar(select(Image.file_name).where(Image.id == image_id))
+        if first is None:
+            raise NotFoundError(f"no image with id {image_id}")
         more = session.scalars(
             select(ImageName.name).where(ImageName.image_id == image_id).order_by(ImageName.name)
         )
-        return [record.file_name, *more]
+        return [first, *more]
 
 
 def read_image_bytes(store: Store, image_id: int) -> bytes:
     """The original bytes of an image, exactly as ingested."""
-    record = get_image(store, image_id)
+    return original_bytes(store, image_id)[0]
+
+
+def original_bytes(store: Store, image_id: int) -> tuple[bytes, str]:
+    """The original bytes of an image and its MIME type, in one read."""
     with store.session() as session:
-        return store.blobs(session).get(record.sha256)
+        row = session.execute(
+            select(BlobHash.sha256, Image.format)
+            .join(BlobHash, BlobHash.blob_id == Image.blob_id)
+            .where(Image.id == image_id)
+        ).first()
+        if row is None:
+            raise NotFoundError(f"no image with id {image_id}")
+        sha, image_format = row
+        return store.blobs(session).get(sha), mime_type(image_format)
 
 
 def get_thumbnail(store: Store, image_id: int) -> tuple[bytes, str]:
@@ -250,8 +264,7 @@ def get_thumbnail(store: Store, image_id: int) -> tuple[bytes, str]:
         thumbnail = session.get(Thumbnail, image_id)
         if thumbnail is not None:
             return bytes(thumbnail.data), mime_type(thumbnail.format)
-    record = get_image(store, image_id)
-    return read_image_bytes(store, image_id), mime_type(record.format)
+    return original_bytes(store, image_id)
 
 
 def iter_image_bytes(

@@ -126,13 +126,16 @@ class Blob(Base):
 class BlobHash(Base):
     """The content address of a blob: its SHA-256 (the key) and its id.
 
-    There is deliberately no foreign key to ``blobs``: checking one when blobs are deleted would
-    need an index on ``blob_id``, which costs as much space as the hash itself. The store writes
-    and deletes the two rows together, in one transaction.
+    There is deliberately no foreign key to ``blobs``; the store writes and deletes the two rows
+    together, in one transaction. ``blob_id`` is indexed (migration 0007) because every read of
+    one image goes from its blob id to its hash: without the index each is a full table scan.
     """
 
     __tablename__ = "blob_hashes"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = (
+        Index("ix_blob_hashes_blob_id", "blob_id"),
+        {"sqlite_with_rowid": False},
+    )
 
     sha256: Mapped[str] = mapped_column(Sha256(), primary_key=True)
     blob_id: Mapped[int] = mapped_column(IdType)
@@ -253,7 +256,11 @@ class Assignment(Base):
         # Deleting images checks this table by image; without the index each check is a scan.
         Index("ix_assignments_image_id", "image_id"),
         # Browsing (migration 0003): a class's images by confidence, and the review queue.
-        Index("ix_assignments_class", "run_id", "cluster", "confidence", "image_id"),
+        # The class index holds the flag too (0008): a class page, filtered to the unconfirmed
+        # images or not, reads only the index.
+        Index(
+            "ix_assignments_class", "run_id", "cluster", "confidence", "image_id", "set_by_person"
+        ),
         Index("ix_assignments_review", "run_id", "set_by_person", "confidence", "image_id"),
     )
 

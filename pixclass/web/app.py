@@ -8,6 +8,7 @@ login page and the static files needs a session cookie or ``Authorization: Beare
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 import pixclass
 from pixclass.config import Settings
 from pixclass.services.collections import Store, open_store
+from pixclass.services.models import warm_newest_runs
 from pixclass.web.auth import Principal, Sessions, authenticate, resolve_app_token
 from pixclass.web.deps import AppContext, render
 from pixclass.web.errors import register_error_handlers
@@ -31,8 +33,14 @@ from pixclass.web.templating import make_templates
 HERE = Path(__file__).parent
 
 
-def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
-    """The web application for ``settings`` (a given ``store`` is used instead of opening one)."""
+def create_app(
+    settings: Settings, *, store: Store | None = None, warm_models: bool = False
+) -> FastAPI:
+    """The web application for ``settings`` (a given ``store`` is used instead of opening one).
+
+    ``warm_models``: when the app starts, load the newest runs' models in a background thread
+    (``pixclass serve`` does), so that no person's first request waits for them.
+    """
     settings.ensure_dirs()
     opened = store if store is not None else open_store(settings)
     token = resolve_app_token(settings)
@@ -47,6 +55,11 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warm_models:
+            app.state.warming = threading.Thread(
+                target=warm_newest_runs, args=(opened,), name="pixclass-warm", daemon=True
+            )
+            app.state.warming.start()
         yield
         if store is None:
             opened.close()

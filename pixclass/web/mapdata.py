@@ -11,7 +11,8 @@ import struct
 import numpy as np
 
 from pixclass.services.collections import Store
-from pixclass.services.runs import class_cards, map_points
+from pixclass.services.maps import map_points
+from pixclass.services.runs import class_cards
 from pixclass.web.palette import class_color
 from pixclass.web.schemas import MapClass, MapOut
 

@@ -5,21 +5,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from store_runs import stored_run
 from store_samples import write_mnist_pngs
 
 from pixclass.errors import InputError, NotFoundError
+from pixclass.services import maps as maps_service
 from pixclass.services.ingest import ingest
+from pixclass.services.maps import map_points as shown_map
 from pixclass.store import Store, effective_classes, list_clusters, list_images
 from pixclass.store.browse import (
     class_cards,
     class_images,
     count_unreviewed,
-    map_points,
     review_queue,
 )
 from pixclass.store.corrections import confirm_images, merge_clusters, move_images, split_cluster
+from pixclass.store.maps import MapPositions, join_classes, map_points
 
 pytestmark = pytest.mark.usefixtures("mnist_available")
 
@@ -101,3 +104,34 @@ def test_map_points_are_parallel_arrays(eight: tuple[Store, int, list[int]]) -> 
     assert list(points.image_ids) == ids
     assert list(points.cluster) == [0, 0, 0, 1, 1, 2, 2, 2]
     assert points.x.dtype.name == "float32" and points.x[1] == 2.0 and points.y[1] == 3.0
+
+
+def test_kept_map_positions_are_read_once_and_classes_follow_corrections(
+    eight: tuple[Store, int, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, run_id, ids = eight
+    first = shown_map(store, run_id)
+    assert list(first.cluster) == [0, 0, 0, 1, 1, 2, 2, 2]
+
+    def read_again(*args: object) -> None:
+        raise AssertionError("a finished run's positions were read a second time")
+
+    monkeypatch.setattr(maps_service, "map_positions", read_again)
+    move_images(store, run_id, [ids[0], ids[3]], 2)
+    merge_clusters(store, run_id, [1], 0)
+    again = shown_map(store, run_id)
+    assert list(again.image_ids) == ids
+    assert list(again.cluster) == [2, 0, 0, 2, 0, 2, 2, 2]
+    assert list(again.x) == list(first.x) and list(again.y) == list(first.y)
+
+
+def test_map_joins_positions_to_the_classes_the_run_holds_now() -> None:
+    positions = MapPositions(
+        np.array([1, 2, 3, 5]), np.arange(4, dtype=np.float32), np.ones(4, dtype=np.float32)
+    )
+    # Image 2 left the run; image 7 was classified later (no position); 5 is unknown.
+    points = join_classes(positions, {0: np.array([3, 1]), -1: np.array([5]), 1: np.array([7])})
+    assert list(points.image_ids) == [1, 3, 5]
+    assert list(points.cluster) == [0, 0, -1]
+    assert list(points.x) == [0.0, 2.0, 3.0]
+    assert list(join_classes(positions, {}).image_ids) == []

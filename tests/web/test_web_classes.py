@@ -8,7 +8,7 @@ import zipfile
 from typing import Any
 
 from fastapi.testclient import TestClient
-from web_samples import N_DIGITS, mnist_arrays, png_bytes
+from web_samples import N_DIGITS, TOKEN, mnist_arrays, png_bytes
 
 from pixclass.config import Settings
 from pixclass.web import create_app
@@ -255,3 +255,18 @@ def test_recut_through_the_api_makes_a_new_run(api: TestClient) -> None:
     assert api.post("/api/runs/1/recut", json={"k": 0}).status_code == 422
     assert api.post("/api/runs/1/recut", json={"k": "ten"}).status_code == 422
     assert api.post("/api/runs/99/recut", json={"k": 3}).status_code == 404
+
+
+def test_app_loads_the_newest_runs_model_when_it_starts(settings: Settings) -> None:
+    from pixclass.services.models import loaded_run_ids
+
+    cold = create_app(settings)
+    with TestClient(cold):
+        assert loaded_run_ids(cold.state.context.store) == []  # only on first use
+    app = create_app(settings, warm_models=True)
+    with TestClient(app) as client:
+        app.state.warming.join(timeout=300)
+        assert not app.state.warming.is_alive()
+        assert loaded_run_ids(app.state.context.store) == [1]
+        client.post("/login", data={"token": TOKEN, "next": "/"})
+        assert len(client.get("/api/images/1", params={"similar": 3}).json()["similar"]) == 3

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from pixclass.services.collections import get_thumbnail
-from pixclass.services.pages import image_details, original_image
+from pixclass.services.pages import image_details, image_in_run, original_image
 from pixclass.web.deps import ContextDep, StoreDep, render
 from pixclass.web.schemas import ImageClassOut, ImageOut
 
@@ -32,7 +32,7 @@ def image_api(
 ) -> ImageOut:
     """An image with its class in ``run`` (default: the newest finished run) and the ``similar``
     images nearest to it in the run's feature space."""
-    d = image_details(ctx.store, image_id, run, k=min(max(similar, 0), 100))
+    d = image_in_run(ctx.store, image_id, run, k=min(max(similar, 0), 100))
     return ImageOut(
         id=d.image.id,
         collection=d.image.collection,
