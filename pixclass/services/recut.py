@@ -21,6 +21,7 @@ from pixclass.cluster.recut import check_recut_k, counts_text, neighbour_counts,
 from pixclass.errors import InputError
 from pixclass.jsonable import jsonable
 from pixclass.services.models import LoadedRun, loaded_run
+from pixclass.services.runs import class_cards
 from pixclass.store.db import Store
 from pixclass.store.results import (
     ImageClass,
@@ -79,7 +80,7 @@ def recut_run(store: Store, run_id: int, k: object, *, seed: int | None = 0) -> 
             n_clusters=n_clusters,
             params=jsonable(params),
             timings={"recut": time.perf_counter() - started},
-            metrics=_metrics(labels, confidence, old.metrics),
+            metrics=_metrics(labels, confidence, old.metrics, _shown_count(store, run_id)),
             model=model.to_bytes(),
         )
         save_result(store, new_id, result)
@@ -111,18 +112,24 @@ def _classes(
     return labels, confidence
 
 
-def _metrics(labels: np.ndarray, confidence: np.ndarray, old: dict[str, Any]) -> dict[str, Any]:
+def _shown_count(store: Store, run_id: int) -> int:
+    """The classes the run held when it was re-cut, after the person's merges and splits (as
+    its classes page counts them)."""
+    return len([c for c in class_cards(store, run_id, samples=0) if c.size > 0])
+
+
+def _metrics(
+    labels: np.ndarray, confidence: np.ndarray, old: dict[str, Any], cut_from: int
+) -> dict[str, Any]:
+    n_clusters = int(len(np.unique(labels[labels >= 0])))
     return {
         "n_images": len(labels),
-        "n_clusters": int(len(np.unique(labels[labels >= 0]))),
+        "n_clusters": n_clusters,
         "n_unknown": int((labels < 0).sum()),
         "mean_confidence": float(confidence.mean()) if len(confidence) else 0.0,
         "n_skipped": old.get("n_skipped", 0),
         # The count the run was cut from stays one a person may want back.
-        "plausible_counts": sorted(
-            {*old.get("plausible_counts", []), old.get("n_clusters", 0)}
-            - {int(len(np.unique(labels[labels >= 0]))), 0}
-        ),
+        "plausible_counts": sorted({*old.get("plausible_counts", []), cut_from} - {n_clusters, 0}),
     }
 
 

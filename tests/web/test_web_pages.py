@@ -33,6 +33,7 @@ def pages(run: BigRun, image_id: int) -> dict[str, str]:
         "classify": f"/collections/{c}/classify",
         "export": f"/collections/{c}/export",
         "notifications": f"/collections/{c}/notifications",
+        "docs": "/docs",
     }
 
 
@@ -50,6 +51,8 @@ def test_every_page_fits_and_is_shot(chrome: Any, big_run: BigRun, size: str) ->
         page.wait_for_load_state("networkidle")
         if name == "map":
             page.wait_for_selector("#map-status:has-text('images')")
+        if name == "docs":
+            page.wait_for_selector(".opblock-tag")
         wait_for_images(page)
         widest = page.evaluate(WIDEST)
         if widest > SIZES[size][0]:
