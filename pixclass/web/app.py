@@ -27,6 +27,7 @@ from pixclass.web.errors import register_error_handlers
 from pixclass.web.hardening import EdgeChecks, SecurityHeaders, register_parse_error_handlers
 from pixclass.web.live import install_live
 from pixclass.web.templating import make_templates
+from pixclass.web.uploads import remove_stale_uploads
 
 HERE = Path(__file__).parent
 
@@ -34,6 +35,7 @@ HERE = Path(__file__).parent
 def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     """The web application for ``settings`` (a given ``store`` is used instead of opening one)."""
     settings.ensure_dirs()
+    remove_stale_uploads(settings)  # left by a server killed mid-upload
     opened = store if store is not None else open_store(settings)
     token = resolve_app_token(settings)
     templates = make_templates(HERE / "templates")
