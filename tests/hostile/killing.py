@@ -56,17 +56,18 @@ class KillFigures:
     lost: int = 0  # images committed before a kill and missing (or changed) afterwards
     corrupt: int = 0  # half-written rows, bytes that do not hash to their SHA-256, bad files
     stuck: int = 0  # jobs or runs left "running" after a restart
+    left: int = 0  # files of the killed process left behind once it runs again
     notes: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return self.lost == self.corrupt == self.stuck == 0
+        return self.lost == self.corrupt == self.stuck == self.left == 0
 
     def line(self) -> str:
         return (
             f"kill -9 {self.kind} on {self.database}: {self.repetitions} repetitions "
             f"({self.killed_mid_way} mid-way), lost {self.lost}, corrupt {self.corrupt}, "
-            f"stuck {self.stuck} (seed {self.seed})"
+            f"stuck {self.stuck}, left behind {self.left} (seed {self.seed})"
         )
 
 

@@ -222,7 +222,7 @@ def kill_export(settings: Settings, kills: int, figures: KillFigures, out: Path)
         timed(settings, "export", "-c", "c", "--format", fmt, str(dest), "--overwrite")
         figures.corrupt += not _complete(dest, fmt, shas, full_csv)
     leftovers = [p.name for p in out.iterdir() if p.name.startswith(".")]
-    figures.corrupt += len(leftovers)
+    figures.left += len(leftovers)
     if leftovers:
         figures.notes.append(f"left behind: {leftovers}")
 
