@@ -189,20 +189,38 @@ def _folder_entries(
         is_zip = name.lower().endswith(".zip")
         if not (is_zip or has_image_extension(name)):
             continue
+        if is_zip:
+            members, bad = archive_entries(path, name, limits)
+            entries += members
+            skipped += bad
+            continue
         problem = _unusable_file(path, limits)
         if problem is not None:
             skipped.append(SkippedImage(path=name, reason=problem))
-        elif not is_zip:
-            entries.append(ImageEntry(name=name, path=path, max_bytes=limits.max_file))
         else:
-            try:
-                members = _zip_entries(path, limits)
-            except BadArchiveError as exc:  # one bad archive is one skipped entry, not a failure
-                skipped.append(SkippedImage(path=name, reason=_archive_reason(exc)))
-                continue
-            entries += [_nested(entry, name) for entry in members]
+            entries.append(ImageEntry(name=name, path=path, max_bytes=limits.max_file))
     entries.sort(key=lambda entry: entry.name)
     return entries, skipped
+
+
+def archive_entries(
+    path: Path, name: str, limits: ReadLimits | None = None
+) -> tuple[list[ImageEntry], list[SkippedImage]]:
+    """The images of the ``.zip`` at ``path``, named ``NAME/member.png``, read within ``limits``.
+
+    The one way an archive inside something else is opened (a folder, an upload, a watched
+    inbox): an archive that is not a regular file, is over ``limits.max_archive`` or cannot be
+    opened is one skipped entry named ``name``, never a failure of the rest.
+    """
+    limits = limits or ReadLimits()
+    problem = _unusable_file(path, limits)
+    if problem is not None:
+        return [], [SkippedImage(path=name, reason=problem)]
+    try:
+        members = _zip_entries(path, limits)
+    except BadArchiveError as exc:
+        return [], [SkippedImage(path=name, reason=_archive_reason(exc))]
+    return [_nested(entry, name) for entry in members], []
 
 
 def _walk(folder: Path) -> list[tuple[str, Path]]:

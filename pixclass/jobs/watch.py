@@ -3,8 +3,8 @@
 The folder is polled (``os.scandir``) rather than watched with inotify, so that it works on
 network shares (SMB, NFS), where change notifications are missing or unreliable. Each poll:
 
-1. lists the image files (hidden files and folders, and names of files still being written --
-   ``*.part``, ``*.tmp``, ``*.crdownload``, ``*~`` ... -- are left alone);
+1. lists the image files and ``.zip`` archives (hidden files and folders, and names of files
+   still being written -- ``*.part``, ``*.tmp``, ``*.crdownload``, ``*~`` ... -- are left alone);
 2. a file is *settled* once its size and mtime have stayed the same for ``settle`` seconds; a
    file still growing is not read;
 3. when files are settled and none is still arriving (or the oldest has waited ``max_wait``),
@@ -91,11 +91,11 @@ class _Seen:
 
 
 def is_candidate(name: str) -> bool:
-    """An image file that is not hidden and not a temporary name of a file being written."""
+    """An image file or a ``.zip``, not hidden and not a temporary name of a file being written."""
     lower = name.lower()
     if name.startswith((".", "~$")) or lower.endswith("~") or lower.endswith(TEMP_SUFFIXES):
         return False
-    return has_image_extension(name)
+    return has_image_extension(name) or lower.endswith(".zip")
 
 
 def scan_inbox(folder: Path) -> Iterator[InboxFile]:

@@ -1,11 +1,18 @@
-"""One batch of a watched inbox: ingest the files, classify them, remember them, tell people."""
+"""One batch of a watched inbox: ingest the files, classify them, remember them, tell people.
+
+A ``.zip`` in the inbox goes through the same ingest as the zips of an upload (member and archive
+size caps, a bad archive one skipped entry): each of its images is remembered as
+``NAME.zip/member`` with its own status, and the archive itself as ``unpacked``.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from pixclass.io.imageset import SkippedImage
 from pixclass.jobs import messages
 from pixclass.jobs.api import submit_job
 from pixclass.services.classify import LOW_CONFIDENCE, classify_images
@@ -19,6 +26,10 @@ if TYPE_CHECKING:
     from pixclass.jobs.watch import BatchReport, InboxFile, InboxWatcher
 
 log = logging.getLogger(__name__)
+
+# The inbox row of an archive whose images have rows of their own.
+UNPACKED = "unpacked"
+NO_IMAGES = "the archive holds no image files"
 
 
 def handle_batch(watcher: InboxWatcher, files: list[InboxFile], waiting: list[int]) -> BatchReport:
@@ -38,7 +49,12 @@ def handle_batch(watcher: InboxWatcher, files: list[InboxFile], waiting: list[in
             classes = found.classes
             unusable = dict(found.skipped)
     counts: Counter[str] = Counter()
-    entries = [_entry(f, ingested, classes, unusable, report, counts) for f in files]
+    entries: list[InboxEntry] = []
+    for file in files:
+        for part in _parts(file, ingested):
+            entries.append(_entry(part, ingested, classes, unusable, report, counts))
+        if is_archive(file.name) and _members_of(file.name, ingested):
+            entries.append(_inbox_entry(file, UNPACKED, None, None))
     done_waiting = [i for i in waiting if i in classes]
     for image_id in done_waiting:
         _count(classes[image_id], report, counts)
@@ -57,6 +73,28 @@ def handle_batch(watcher: InboxWatcher, files: list[InboxFile], waiting: list[in
 def _ingest(watcher: InboxWatcher, files: list[InboxFile]) -> IngestReport:
     entries = [(f.name, f.path) for f in files]
     return ingest(watcher.store, entries, watcher.collection, settings=watcher.settings)
+
+
+def is_archive(name: str) -> bool:
+    return name.lower().endswith(".zip")
+
+
+def _members_of(archive: str, ingested: IngestReport) -> list[str]:
+    """The names of the images of ``archive`` that the ingest saw (stored or skipped)."""
+    prefix = archive + "/"
+    names = {*ingested.image_ids, *(s.path for s in ingested.skipped)}
+    return sorted(name for name in names if name.startswith(prefix))
+
+
+def _parts(found: InboxFile, ingested: IngestReport) -> list[InboxFile]:
+    """A file, or each image of an archive (named ``NAME.zip/member``, with the zip's size and
+    mtime); an archive that could not be opened, or holds no image, stands for itself."""
+    if not is_archive(found.name):
+        return [found]
+    members = _members_of(found.name, ingested)
+    if not members and not any(s.path == found.name for s in ingested.skipped):
+        ingested.skipped.append(SkippedImage(found.name, NO_IMAGES))
+    return [replace(found, name=name) for name in members] or [found]
 
 
 def _entry(

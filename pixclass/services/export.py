@@ -4,13 +4,13 @@ folder (or zip folder) per class, byte-identical to what was ingested."""
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 import os
 import re
 import shutil
 import sys
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -23,7 +23,7 @@ from pixclass.store.collections import collection_id
 from pixclass.store.db import Store
 from pixclass.store.images import ImageRecord, iter_image_bytes, list_images
 from pixclass.store.results import UNKNOWN, effective_classes, list_clusters
-from pixclass.store.runs import get_run, latest_done_run
+from pixclass.store.runs import get_run, latest_done_run, pid_alive
 
 EXPORT_FORMATS = ("csv", "json", "folders", "zip")
 CSV_COLUMNS = (
@@ -186,12 +186,25 @@ def _json_text(store: Store, collection: str, run_id: int, rows: list[ExportRow]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+def _temporary(dest: Path) -> Path:
+    """Where ``dest`` is written before it is renamed into place: ``.NAME.PID.tmp`` beside it.
+
+    An export killed mid-way (SIGKILL) leaves its temporary file; the next export to the same
+    place removes those of processes that are gone, so they do not pile up.
+    """
+    for left in dest.parent.glob(f".{glob.escape(dest.name)}.*.tmp"):
+        pid = left.name[len(dest.name) + 2 : -len(".tmp")]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(left, ignore_errors=True) if left.is_dir() else left.unlink(True)
+    return dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+
+
 def _write_text(dest: str, text: str) -> None:
     if dest == "-":
         sys.stdout.write(text)
         return
     path = Path(dest)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp = _temporary(path)
     try:
         temp.write_text(text, encoding="utf-8")
         os.replace(temp, path)
@@ -246,7 +259,9 @@ def _write_folders(
         dest.parent.mkdir(parents=True, exist_ok=True)
         # Written next to ``dest`` and renamed at the end: an interrupted export leaves no
         # half-filled folder behind.
-        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+        staging = _temporary(dest)
+        shutil.rmtree(staging, ignore_errors=True)  # one of a dead process with this pid
+        staging.mkdir()
         try:
             for relative, data in _files(store, rows, progress):
                 target = staging / relative
@@ -265,6 +280,7 @@ def _write_zip(store: Store, rows: list[ExportRow], dest: Path, progress: Progre
     temp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
+        temp = _temporary(dest)
         # Image formats are compressed already: storing them is as small and much faster.
         with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_STORED) as archive:
             for relative, data in _files(store, rows, progress):

@@ -29,7 +29,7 @@ from pixclass.config import Settings
 from pixclass.io.decode import ImageReadError, bomb_guard
 from pixclass.io.hashing import sha256_bytes
 from pixclass.io.imageset import SkippedImage
-from pixclass.io.sources import ImageEntry, ReadLimits
+from pixclass.io.sources import ImageEntry, ReadLimits, archive_entries
 from pixclass.io.thumbnails import check_image
 from pixclass.progress import ProgressCallback, report
 from pixclass.services.sources import IngestItem, IngestSource, open_source
@@ -118,7 +118,8 @@ def ingest(
         A folder, a ``.zip``, a labeled folder (``images/`` + ``labels.csv``), a folder of IDX
         files, or a dataset name (``mnist``, ``fashion-mnist``, ``digits``); or the files
         themselves, in order, as ``(name, bytes)`` or ``(name, path)`` (an upload to classify,
-        the new files of a watched inbox).
+        the new files of a watched inbox); a ``(name.zip, path)`` entry stands for the images
+        in that archive, named ``name.zip/member``, read within the archive limits.
     collection : str
         The collection name.
     settings : Settings, optional
@@ -170,14 +171,19 @@ def _open(source: str | Path | Iterable[Entry], settings: Settings | None) -> In
         return open_source(source, settings)
     limits = ReadLimits.from_settings(settings)
     items = []
+    skipped: list[SkippedImage] = []
     for name, data in source:
         if isinstance(data, bytes):
             items.append(IngestItem(name, partial(bytes, data)))
+        elif name.lower().endswith(".zip"):  # as in a folder: its members, named NAME/member
+            members, bad = archive_entries(data, name, limits)
+            items += [IngestItem(member.name, member.read_bytes) for member in members]
+            skipped += bad
         else:
             items.append(
                 IngestItem(name, ImageEntry(name, data, max_bytes=limits.max_file).read_bytes)
             )
-    return IngestSource(items, [], "files")
+    return IngestSource(items, skipped, "files")
 
 
 class _Preparer:

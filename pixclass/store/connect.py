@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pixclass.config import Settings
 from pixclass.store.db import Store, create_store_engine, default_sqlite_path
+from pixclass.store.jobs import fail_interrupted_jobs
 from pixclass.store.migrate import check_schema
 from pixclass.store.runs import fail_interrupted_runs
 
@@ -22,7 +23,9 @@ def open_store(settings: Settings, *, check: bool = True, recover: bool = True) 
         SQLite file in the data dir is the exception: when it is new and empty it is created.
         ``pixclass db`` commands pass False.
     recover : bool, default=True
-        Mark runs whose process died as failed (``runs.fail_interrupted_runs``).
+        Mark the runs and jobs whose process died as failed (``runs.fail_interrupted_runs``,
+        ``jobs.fail_interrupted_jobs``): a server or worker killed with SIGKILL leaves them
+        "running", and every process that opens the store after it sets that right.
 
     Raises
     ------
@@ -43,6 +46,7 @@ def open_store(settings: Settings, *, check: bool = True, recover: bool = True) 
             check_schema(engine, create_if_empty=default_file is not None)
         if check and recover:
             fail_interrupted_runs(store)
+            fail_interrupted_jobs(store)
     except BaseException:
         store.close()
         raise

@@ -16,15 +16,16 @@ from sqlalchemy.orm import Session
 from pixclass.store.db import Store
 from pixclass.store.schema import InboxFile, utcnow
 
-INBOX_STATUSES = ("classified", "waiting", "skipped")
+INBOX_STATUSES = ("classified", "waiting", "skipped", "unpacked")
 
 
 @dataclass(frozen=True)
 class InboxEntry:
     """A file of the inbox and what became of it.
 
-    ``status`` is ``classified``, ``waiting`` (ingested; no model yet) or ``skipped`` (with a
-    ``reason``); ``image_id`` is the image the file became, if any.
+    ``status`` is ``classified``, ``waiting`` (ingested; no model yet), ``skipped`` (with a
+    ``reason``) or ``unpacked`` (an archive; its images have rows ``NAME.zip/member``);
+    ``image_id`` is the image the file became, if any.
     """
 
     path: str

@@ -348,7 +348,8 @@ class InboxFile(Base):
     """A file of a watched inbox that was dealt with, keyed by its path, size and mtime.
 
     A file that is replaced (another size or mtime) is a new file. ``status`` is ``classified``,
-    ``waiting`` (ingested; the collection has no model yet) or ``skipped`` (``reason`` says why).
+    ``waiting`` (ingested; the collection has no model yet), ``skipped`` (``reason`` says why) or
+    ``unpacked`` (a ``.zip``; each of its images has a row ``NAME.zip/member`` of its own).
     """
 
     __tablename__ = "inbox_files"

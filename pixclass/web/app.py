@@ -29,6 +29,7 @@ from pixclass.web.errors import register_error_handlers
 from pixclass.web.hardening import EdgeChecks, SecurityHeaders, register_parse_error_handlers
 from pixclass.web.live import install_live
 from pixclass.web.templating import make_templates
+from pixclass.web.uploads import remove_stale_uploads
 
 HERE = Path(__file__).parent
 
@@ -42,6 +43,7 @@ def create_app(
     (``pixclass serve`` does), so that no person's first request waits for them.
     """
     settings.ensure_dirs()
+    remove_stale_uploads(settings)  # left by a server killed mid-upload
     opened = store if store is not None else open_store(settings)
     token = resolve_app_token(settings)
     templates = make_templates(HERE / "templates")

@@ -4,12 +4,18 @@ The multipart body is parsed as it arrives (nothing is held in memory or written
 temp dir); each file is written under a sanitised name (no ``..``, no absolute paths, no control
 characters) and checked to resolve inside the upload folder. Sizes are limited per file and in
 total; files that are not images or zips (by extension) are listed as skipped, not written.
+
+An upload folder is named after the process that receives it (``upload-PID@HOST-...``) and is
+removed when the request ends; a server killed with SIGKILL cannot do that, so the next app that
+starts removes the folders of processes that are gone (``remove_stale_uploads``).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -36,6 +42,8 @@ MAX_NAME_PART = 120
 MAX_DEPTH = 8
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"\\|?*]')
 MiB = 1024 * 1024
+# A folder of an older version (no pid in its name) is stale once untouched this long.
+STALE_UNNAMED_SECONDS = 24 * 3600
 
 
 class UploadTooLargeError(InputError):
@@ -103,11 +111,55 @@ def upload_folder(settings: Settings) -> Iterator[Path]:
     """A new, empty folder under ``<data_dir>/uploads``, removed (with its files) at the end."""
     root = settings.data_dir / UPLOADS_DIR
     root.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=root))
+    folder = Path(tempfile.mkdtemp(prefix=f"upload-{_owner()}-", dir=root))
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _owner() -> str:
+    host = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64]
+    return f"{os.getpid()}@{host}"
+
+
+def remove_stale_uploads(settings: Settings) -> list[Path]:
+    """Remove the upload folders of servers that died mid-upload; returns what was removed.
+
+    A folder is stale when the process named in it is gone from this host, or, for a folder
+    without a pid, when nothing in it changed for a day. Folders of other hosts (a shared data
+    dir) are left to them.
+    """
+    root = settings.data_dir / UPLOADS_DIR
+    if not root.is_dir():
+        return []
+    removed = []
+    for folder in root.glob("upload-*"):
+        if folder.is_dir() and _is_stale(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _is_stale(folder: Path) -> bool:
+    owner = folder.name.removeprefix("upload-").rsplit("-", 1)[0]
+    pid, at, host = owner.partition("@")
+    if at and pid.isdigit():
+        return host == _owner().partition("@")[2] and not _process_exists(int(pid))
+    try:
+        return time.time() - folder.stat().st_mtime > STALE_UNNAMED_SECONDS
+    except OSError:
+        return False
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 async def receive_upload(request: Request, folder: Path, limits: UploadLimits) -> ReceivedUpload:

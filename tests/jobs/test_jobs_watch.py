@@ -167,6 +167,8 @@ def test_without_a_model_images_wait_and_are_classified_after_the_first_run(
         (".a.png", False),
         ("~$a.png", False),
         ("a.txt", False),
+        ("set.ZIP", True),
+        ("set.zip.part", False),
     ],
 )
 def test_names_of_files_being_written_are_left_alone(name: str, candidate: bool) -> None:
