@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from pixclass.cluster.estimator import ImageClusterer
+from pixclass.cluster.jit import load_umap
 from pixclass.cluster.model import Model
 from pixclass.cluster.reduce import APPROX_KNN_ABOVE, neighbour_graph
 from pixclass.cluster.sample import SAMPLE_ABOVE, SAMPLE_SIZE, SampleFit, fit_on_sample
@@ -105,7 +106,7 @@ def _map_2d(
     timings: dict[str, float],
 ) -> np.ndarray:
     """2-D coordinates for the map, from the clustering embedding (cheap: few dims, few epochs)."""
-    import umap
+    umap = load_umap()
 
     embedding = estimator.embedding_
     clock = time.perf_counter()

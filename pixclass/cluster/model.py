@@ -18,6 +18,7 @@ import numpy as np
 
 import pixclass
 from pixclass.cluster.estimator import ImageClusterer
+from pixclass.cluster.jit import load_umap
 from pixclass.errors import ModelError
 from pixclass.features import FeatureExtractor, as_mode, as_size, get_extractor
 from pixclass.io.decode import DecodeMode, decode_bytes
@@ -175,6 +176,7 @@ class Model:
 
     @classmethod
     def from_bytes(cls, data: bytes, *, source: str = "model") -> Model:
+        load_umap()  # before unpickling imports it without the compile cache
         try:
             payload = joblib.load(io.BytesIO(data))
         except Exception as exc:  # a corrupt pickle can raise almost anything

@@ -15,6 +15,8 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler, normalize
 
+from pixclass.cluster.jit import load_umap
+
 # Above this many rows UMAP gets LARGE_EPOCHS passes unless told otherwise (its own default is
 # 200): on MNIST 70k, 100 passes cluster as well (ACC 0.9806 both) in 27 s less.
 LARGE = 10000
@@ -94,7 +96,7 @@ def fit_reduction(
     umap_model = None
     embedding = reduced
     if umap_components and n_samples >= MIN_SAMPLES_FOR_UMAP:
-        import umap
+        umap = load_umap()
 
         if n_epochs is None and n_samples > LARGE:
             n_epochs = LARGE_EPOCHS
@@ -127,7 +129,7 @@ def embed_again(reduction: Reduction, reduced: np.ndarray, random_state: int | N
     The neighbour graph is the first layout's (it does not depend on the seed), so a further run
     costs only UMAP's optimisation: what a consensus of runs needs.
     """
-    import umap
+    umap = load_umap()
 
     first = reduction.umap
     if first is None:

@@ -170,3 +170,36 @@ def test_queue_settings_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     with pytest.raises(MissingExtraError, match=r"pixclass\[redis\]"):
         job_queue(Settings(data_dir=tmp_path, queue_url="redis://127.0.0.1:2/0"))
+
+
+def test_a_cluster_job_reports_progress_through_the_features_stage(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every report is kept (no rate limit), so what the job card can show is known exactly
+    # rather than sampled by a browser that may miss a fast stage.
+    from pixclass.jobs import runner
+    from pixclass.jobs.kinds import CLUSTER_PLAN
+
+    write_digits(settings.data_dir / "up", 0, 200)
+    submit_job(settings, "ingest", "digits", {"source": "up"})
+    reports: list[tuple[str, float]] = []
+    store_report = runner.report_progress
+
+    def recording(store: object, job_id: int, stage: str, fraction: float, *rest: object) -> bool:
+        reports.append((stage, fraction))
+        return store_report(store, job_id, stage, fraction, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "MIN_REPORT_INTERVAL", 0.0)
+    monkeypatch.setattr(runner, "report_progress", recording)
+    params = {"features": "hog", "n_clusters": 5, "refine": False, "deskew": False, "seed": 0}
+    job_id = submit_job(settings, "cluster", "digits", params)
+
+    with open_store(settings) as store:
+        job = get_job(store, job_id)
+    assert job.state == "done", job.error
+    fractions = [fraction for _, fraction in reports]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    start, end = CLUSTER_PLAN["features"]
+    inside = [f for stage, f in reports if stage == "features" and start < f < end]
+    assert len(inside) >= 2, reports  # it moves within the stage, not only at its ends
+    assert "features" in [s["stage"] for s in job.stages]

@@ -121,6 +121,7 @@ class BigRun:
     run_id: int
     big: int  # the index of the big class
     small: int  # the index of the other class
+    data: Path | None = None  # the server's data dir (its SQLite database is in it)
 
 
 def make_big_run(server: str, folder: Path, name: str = "big digits") -> BigRun:
@@ -231,7 +232,9 @@ def big_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BigRun]:
     require_chromium()
     root = tmp_path_factory.mktemp("big")
     with serve(root / "data") as server:
-        yield make_big_run(server, root / "digits")
+        made = make_big_run(server, root / "digits")
+        made.data = root / "data"
+        yield made
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,10 @@
   }
 
   // Replace every live part by its new copy; a part someone is typing in is left alone.
-  async function reload(own) {
+  // ``seen`` is the version a poll saw before asking for the page: the page is at least that new.
+  // The version in the fresh page is not used then, as the server may have rendered it after
+  // a change that the page's content (read first) does not hold yet; the next poll catches that.
+  async function reload(own, seen) {
     const response = await fetch(location.href, { headers: { Accept: "text/html" } });
     if (!response.ok) return false;
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
@@ -33,7 +36,8 @@
     const rest = document.getElementById("select-rest");
     if (rest && !own) rest.replaceChildren(); // the selection was made on what the page showed before
     const freshMeta = fresh.querySelector('meta[name="pixclass-live"]');
-    if (freshMeta && !own) version = freshMeta.dataset.version; // else the next poll sees any other change
+    if (seen) version = seen;
+    else if (freshMeta && !own) version = freshMeta.dataset.version; // else the next poll sees any other change
     if (window.htmx) document.querySelectorAll("[data-live][id]").forEach(function (el) { window.htmx.process(el); });
     document.querySelectorAll("form.selection").forEach(function (f) {
       if (window.pixclassSelection) window.pixclassSelection.update(f);
@@ -49,7 +53,7 @@
       const response = await fetch(meta.content, { headers: { Accept: "application/json" } });
       if (response.ok) {
         const now = (await response.json()).version;
-        if (now && now !== version) await reload();
+        if (now && now !== version) await reload(false, now);
       }
     } catch (e) {
       /* offline for a moment: the next poll tries again */
