@@ -86,6 +86,8 @@ def run_demo(
     result = discover(
         images, n_clusters=n_clusters, cache_dir=settings.cache_dir, progress=progress
     )
+    if result.params.get("sample"):
+        say(f"scale: {result.params['sample']}")
     if result.refinement is not None and result.first_labels is not None:
         first = (
             evaluate_labels(images.labels, result.first_labels)

@@ -24,8 +24,11 @@ from pixclass.cluster.estimator import ImageClusterer
 from pixclass.cluster.predictor import NeighbourVote
 from pixclass.progress import ProgressCallback
 
-# Above this many rows ``discover`` fits on a sample (``sample="auto"``).
-SAMPLE_ABOVE = 100_000
+# Above this many rows ``discover`` fits on a sample (``sample="auto"``). MNIST's 70,000 are
+# above it: fitted on 30,000 the first clustering is a little worse (ACC 0.974-0.975 against
+# 0.980), but the refinement that relabels every image ends where it did (0.9845 both), and UMAP
+# sees less than half the rows.
+SAMPLE_ABOVE = 50_000
 # Rows in the sample: one UMAP layout (consensus runs start at 20,000 and below), every class of
 # a few percent well represented.
 SAMPLE_SIZE = 30_000

@@ -120,3 +120,39 @@ def test_the_neighbour_graph_of_a_big_set_is_nearly_exact_with_each_row_first(
         [len(set(a) & set(e)) / 10 for a, e in zip(approx_idx, exact_idx, strict=True)]
     )
     assert recall > 0.95
+
+
+def test_refinement_neighbours_after_a_sample_fit_cover_every_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pixclass.cluster import reduce
+    from pixclass.cluster.discover import _neighbours
+
+    discover_module = __import__("sys").modules["pixclass.cluster.discover"]
+    X, _ = blobs(6000, k=8, d=32, seed=2)
+    estimator = ImageClusterer(random_state=0, umap_components=0)  # no UMAP graph at all
+    fit_on_sample(estimator, lambda rows: X[rows], len(X), sample_size=1500)
+    exact = estimator.predictor_.training_neighbours(30)
+    # As after a sample fit, no UMAP graph covers every row; above the size the graph over
+    # every row comes from the inverted-file index.
+    monkeypatch.setattr(reduce, "APPROX_KNN_ABOVE", 1000)
+    monkeypatch.setattr(discover_module, "APPROX_KNN_ABOVE", 1000)
+    found = _neighbours(estimator)
+    assert found.shape == (len(X), 30)
+    assert not (found == np.arange(len(X))[:, None]).any()
+    recall = np.mean([len(set(a) & set(e)) / 30 for a, e in zip(found, exact, strict=True)])
+    assert recall > 0.9
+
+
+def test_a_big_set_is_refined_with_its_own_view_where_the_network_is_sure(
+    shapes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("torch")
+    discover_module = __import__("sys").modules["pixclass.cluster.discover"]
+    images, _ = shapes
+    monkeypatch.setattr(discover_module, "SAMPLE_ABOVE", len(images) - 1)
+    # Without UMAP (umap_components=0) the first clustering takes a moment; the refinement is
+    # what this is about.
+    big = discover(images, features="hog", seed=0, refine=True, sample=False, umap_components=0)
+    assert big.model.refiner is not None
+    assert big.model.refiner.sure == discover_module.BIG_SET_SURE
