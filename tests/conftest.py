@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+
+# pytest-xdist's workers set COLUMNS=80; the CLI's output is then folded as on a narrow terminal.
+# The tests read it as a pipe would (whole lines and table cells), with or without xdist.
+os.environ.pop("COLUMNS", None)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

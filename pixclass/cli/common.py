@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -24,8 +25,19 @@ from pixclass.errors import PixclassError
 from pixclass.progress import ProgressCallback
 
 # Progress and messages go to stderr so that stdout stays clean for data (CSV, JSON) and pipes.
-err_console = Console(stderr=True)
-out_console = Console()
+# Piped into a file or another program (no terminal, no COLUMNS), rich would fold everything
+# to 80 columns and cut table cells ("/data/ima…"): there, lines and cells are printed whole.
+_PIPED_WIDTH = 1000
+
+
+def _width(stream: Any) -> int | None:
+    if os.environ.get("COLUMNS") or (hasattr(stream, "isatty") and stream.isatty()):
+        return None  # rich measures the terminal
+    return _PIPED_WIDTH
+
+
+err_console = Console(stderr=True, width=_width(sys.stderr))
+out_console = Console(width=_width(sys.stdout))
 
 
 def get_settings(ctx: click.Context) -> Settings:
